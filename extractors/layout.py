@@ -1,0 +1,691 @@
+"""Layout-aware text extraction with pdfplumber.
+
+The page is read from the words' geometry alone, with no fixed page coordinates:
+
+1. words are grouped into *rows* (same baseline);
+2. running headers and footers are found by position in the page's top or bottom band and by
+   repetition across pages;
+3. column *gutters* are x positions where several rows have a wide gap; a run of rows that no
+   word crosses at a gutter is a column region, everything else is full width;
+4. regions are read top to bottom, the columns of a region left to right;
+5. lines become blocks at paragraph gaps, style changes, indents and bullets, and blocks are
+   classified (title, heading, paragraph, list item, caption) from font size, weight and style
+   relative to the document's body text;
+6. a paragraph cut by a column or page break is joined again, and line-end hyphens that split
+   a word are removed (see ``extractors.text``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from schemas.records import BBox, Block
+
+from .text import LINE_END_HYPHENS, Vocabulary, clean_text, collapse_spaces, join_lines
+
+#: Words whose baselines differ by less than this share of the font size are on one row.
+DEFAULT_ROW_TOLERANCE = 0.35
+#: A gap between two words wider than this many body-font sizes may be a column gutter.
+DEFAULT_GUTTER_MIN_EM = 0.9
+#: Rows that must show a gap at the same x before it counts as a gutter.
+DEFAULT_GUTTER_MIN_ROWS = 3
+#: Share of the page height searched for running headers (top) and footers (bottom).
+DEFAULT_MARGIN_BAND = 0.1
+#: A vertical gap this many font sizes larger than the usual line gap starts a new paragraph.
+DEFAULT_PARAGRAPH_GAP_EM = 0.35
+#: Text this much larger than the body text is a heading; this much larger on page 1, the title.
+DEFAULT_HEADING_RATIO = 1.12
+DEFAULT_TITLE_RATIO = 1.5
+#: Text this much smaller than the body text (or italic) is a caption.
+DEFAULT_CAPTION_RATIO = 0.9
+
+BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
+#: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
+_UNKNOWN_GLYPH = re.compile(r"\(cid:\d+\)")
+_PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(/|of)\s*\d{1,4})?$", re.IGNORECASE)
+_TERMINAL = (".", "!", "?", ":", ";", "”", '"', ")")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    fontname: str
+
+    @property
+    def bold(self) -> bool:
+        name = self.fontname.lower()
+        return any(k in name for k in ("bold", "black", "heavy", "semibold", "demi"))
+
+    @property
+    def italic(self) -> bool:
+        name = self.fontname.lower()
+        return "italic" in name or "oblique" in name
+
+
+@dataclass
+class Line:
+    """Words of one row within one column of one region."""
+
+    words: list[Word]
+    page: int
+    region: int = 0
+    column: int = 0
+    first_in_column: bool = False
+    last_in_column: bool = False
+
+    @property
+    def x0(self) -> float:
+        return min(w.x0 for w in self.words)
+
+    @property
+    def x1(self) -> float:
+        return max(w.x1 for w in self.words)
+
+    @property
+    def top(self) -> float:
+        return min(w.top for w in self.words)
+
+    @property
+    def bottom(self) -> float:
+        return max(w.bottom for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def size(self) -> float:
+        return statistics.median(w.size for w in self.words)
+
+    @property
+    def bold(self) -> bool:
+        n = sum(len(w.text) for w in self.words if w.bold)
+        return n * 2 > sum(len(w.text) for w in self.words)
+
+    @property
+    def italic(self) -> bool:
+        n = sum(len(w.text) for w in self.words if w.italic)
+        return n * 2 > sum(len(w.text) for w in self.words)
+
+    @property
+    def bbox(self) -> BBox:
+        return BBox(self.x0, self.top, self.x1, self.bottom)
+
+    def style(self) -> tuple[float, bool, bool]:
+        return (round(self.size * 2) / 2, self.bold, self.italic)
+
+
+@dataclass
+class LayoutSettings:
+    """Tunables of the layout stage. ``resolve`` accepts None, a dict or an instance."""
+
+    row_tolerance: float = DEFAULT_ROW_TOLERANCE
+    gutter_min_em: float = DEFAULT_GUTTER_MIN_EM
+    gutter_min_rows: int = DEFAULT_GUTTER_MIN_ROWS
+    margin_band: float = DEFAULT_MARGIN_BAND
+    paragraph_gap_em: float = DEFAULT_PARAGRAPH_GAP_EM
+    heading_ratio: float = DEFAULT_HEADING_RATIO
+    title_ratio: float = DEFAULT_TITLE_RATIO
+    caption_ratio: float = DEFAULT_CAPTION_RATIO
+
+    def __post_init__(self) -> None:
+        if not 0 < self.margin_band < 0.5:
+            raise ValueError(f"margin_band must be between 0 and 0.5 of the page height, got {self.margin_band!r}")
+        if self.gutter_min_rows < 2:
+            raise ValueError(f"gutter_min_rows must be 2 or more, got {self.gutter_min_rows!r}")
+        for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+
+    @classmethod
+    def resolve(cls, value: LayoutSettings | dict[str, Any] | None) -> LayoutSettings:
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            unknown = set(value) - set(cls.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"unknown layout settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+            return cls(**value)
+        raise ValueError(f"layout settings must be None, a dict or LayoutSettings, got {type(value).__name__}")
+
+
+@dataclass
+class PageWords:
+    number: int
+    width: float
+    height: float
+    words: list[Word]
+    figures: list[BBox] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------- words
+
+
+def words_of_page(page: Any, number: int) -> PageWords:
+    """The words of a pdfplumber page, cleaned, with font name and size."""
+    raw = page.extract_words(
+        extra_attrs=["fontname", "size"], keep_blank_chars=False, use_text_flow=False, x_tolerance=1.5
+    )
+    words = []
+    for w in raw:
+        text = _UNKNOWN_GLYPH.sub("\ufffd", clean_text(w["text"])).strip()
+        if not text:
+            continue
+        words.append(Word(text, float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]), float(w["size"]), w["fontname"]))
+    figures = [BBox(float(i["x0"]), float(i["top"]), float(i["x1"]), float(i["bottom"])) for i in page.images]
+    for r in page.rects:
+        if r.get("fill") and (r["x1"] - r["x0"]) > 40 and (r["bottom"] - r["top"]) > 40:
+            figures.append(BBox(float(r["x0"]), float(r["top"]), float(r["x1"]), float(r["bottom"])))
+    return PageWords(number, float(page.width), float(page.height), words, figures)
+
+
+def _rows(words: Iterable[Word], tolerance: float) -> list[list[Word]]:
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.bottom, w.x0)):
+        if rows:
+            ref = rows[-1][0]
+            if abs(w.bottom - ref.bottom) <= tolerance * min(w.size, ref.size):
+                rows[-1].append(w)
+                continue
+        rows.append([w])
+    for row in rows:
+        row.sort(key=lambda w: w.x0)
+    rows.sort(key=lambda r: min(w.top for w in r))
+    return rows
+
+
+def _split_row(row: list[Word], max_gap: float) -> list[list[Word]]:
+    parts: list[list[Word]] = [[row[0]]]
+    for a, b in zip(row, row[1:]):
+        if b.x0 - a.x1 > max_gap:
+            parts.append([b])
+        else:
+            parts[-1].append(b)
+    return parts
+
+
+def _row_text(row: Sequence[Word]) -> str:
+    return " ".join(w.text for w in row)
+
+
+def body_font_size(pages: Sequence[PageWords]) -> float:
+    sizes: Counter[float] = Counter()
+    for p in pages:
+        for w in p.words:
+            sizes[round(w.size * 2) / 2] += len(w.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+# ------------------------------------------------------------------------- headers and footers
+
+
+def _running_key(text: str) -> str:
+    return re.sub(r"\d+", "#", text.lower()).strip()
+
+
+def split_margins(
+    pages: Sequence[PageWords], body_size: float, settings: LayoutSettings
+) -> tuple[dict[int, list[list[Word]]], dict[int, list[tuple[str, list[Word]]]]]:
+    """Separate running header/footer rows from body rows, page by page.
+
+    Returns ``(body_rows, margin_parts)`` where ``margin_parts[page]`` lists ``(kind, words)``
+    for each header or footer part (a row split at wide gaps, so that the left and the right
+    header texts are separate blocks).
+    """
+    page_rows = {p.number: _rows(p.words, settings.row_tolerance) for p in pages}
+    max_size = max((w.size for p in pages for w in p.words), default=body_size)
+    # Count on how many pages a row's text recurs near the same edge.
+    recur: Counter[tuple[str, str]] = Counter()
+    for p in pages:
+        seen = set()
+        for row in page_rows[p.number]:
+            edge = _edge(row, p, 0.2)
+            if edge:
+                seen.add((edge, _running_key(_row_text(row))))
+        recur.update(seen)
+    min_pages = 2 if len(pages) <= 3 else max(2, math.ceil(len(pages) / 2))
+
+    body: dict[int, list[list[Word]]] = {}
+    margins: dict[int, list[tuple[str, list[Word]]]] = {}
+    for p in pages:
+        rows = page_rows[p.number]
+        kinds: dict[int, str] = {}
+        for i, row in enumerate(rows):
+            edge = _edge(row, p, 0.2)
+            if edge and len(pages) > 1 and recur[(edge, _running_key(_row_text(row)))] >= min_pages:
+                kinds[i] = edge
+            elif _edge(row, p, settings.margin_band) and _PAGE_NUMBER.match(_row_text(row)):
+                kinds[i] = _edge(row, p, settings.margin_band) or "footer"
+        kinds.update(_detached_margin_rows(rows, p, body_size, max_size, settings))
+        body[p.number] = [row for i, row in enumerate(rows) if i not in kinds]
+        margins[p.number] = [(kinds[i], part) for i, row in enumerate(rows) if i in kinds
+                             for part in _split_row(row, 2 * body_size)]
+    return body, margins
+
+
+def _detached_margin_rows(
+    rows: Sequence[Sequence[Word]], page: PageWords, body_size: float, max_size: float, settings: LayoutSettings
+) -> dict[int, str]:
+    """Rows in the top or bottom band set apart from the body by a wide gap (a header or footer
+    even on a one-page document), never the largest text (a title near the top)."""
+    out: dict[int, str] = {}
+    for kind, order in (("header", list(range(len(rows)))), ("footer", list(range(len(rows) - 1, -1, -1)))):
+        band_rows = [i for i in order if _edge(rows[i], page, settings.margin_band) == kind]
+        if not band_rows:
+            continue
+        # Walk inward from the page edge; the widest gap after the band rows is the boundary.
+        seq = order[: len(band_rows) + 1]
+        best_gap, cut = 0.0, 0
+        for k in range(1, len(seq)):
+            outer, inner = rows[seq[k - 1]], rows[seq[k]]
+            if kind == "header":
+                gap = min(w.top for w in inner) - max(w.bottom for w in outer)
+            else:
+                gap = min(w.top for w in outer) - max(w.bottom for w in inner)
+            if k <= len(band_rows) and gap >= best_gap:
+                best_gap, cut = gap, k
+        if len(seq) == len(band_rows):  # every row is in the band
+            best_gap, cut = max(best_gap, body_size * 2), len(seq)
+        if best_gap < 1.2 * body_size:
+            continue
+        for i in seq[:cut]:
+            if max(w.size for w in rows[i]) < 0.8 * max_size:
+                out[i] = kind
+    return out
+
+
+def _edge(row: Sequence[Word], page: PageWords, band: float) -> str | None:
+    top = min(w.top for w in row)
+    bottom = max(w.bottom for w in row)
+    if bottom <= page.height * band:
+        return "header"
+    if top >= page.height * (1 - band):
+        return "footer"
+    return None
+
+
+# ----------------------------------------------------------------------------- regions, columns
+
+@dataclass(frozen=True)
+class Gutter:
+    """A vertical strip of white space between columns, from ``top`` to ``bottom``."""
+
+    x: float
+    top: float
+    bottom: float
+    support: int  # rows with text on both sides of the strip
+
+
+def _row_box(row: Sequence[Word]) -> tuple[float, float]:
+    return min(w.top for w in row), max(w.bottom for w in row)
+
+
+def find_gutters(rows: Sequence[Sequence[Word]], body_size: float, settings: LayoutSettings) -> list[Gutter]:
+    """Column gutters of one page: x positions that no word crosses over several lines, with
+    text on both sides and a white strip wider than the usual space between words.
+
+    Rows need not share baselines across columns: the strip is found from the words' boxes.
+    """
+    words = [w for row in rows for w in row]
+    if len(words) < 4:
+        return []
+    x0 = np.array([w.x0 for w in words])
+    x1 = np.array([w.x1 for w in words])
+    tops = np.array([w.top for w in words])
+    bottoms = np.array([w.bottom for w in words])
+    r_top = np.array([_row_box(r)[0] for r in rows])
+    r_bottom = np.array([_row_box(r)[1] for r in rows])
+    r_first_x1 = np.array([r[0].x1 for r in rows])
+    r_last_x0 = np.array([r[-1].x0 for r in rows])
+    r_min_x0 = np.array([r[0].x0 for r in rows])
+    r_max_x1 = np.array([max(w.x1 for w in r) for r in rows])
+    gaps = [b.x0 - a.x1 for row in rows for a, b in zip(row, row[1:]) if b.x0 > a.x1]
+    usual_gap = statistics.median(gaps) if gaps else body_size * 0.3
+    gap_min = max(settings.gutter_min_em * body_size, 2.0 * usual_gap)
+    min_rows = settings.gutter_min_rows
+    min_width = 5 * body_size
+
+    candidates: set[int] = set()
+    for row in rows:
+        for a, b in zip(row, row[1:]):
+            if b.x0 - a.x1 >= gap_min:
+                candidates.add(round((a.x1 + b.x0) / 4) * 2)
+    for v in r_max_x1:
+        candidates.add(round((v + gap_min / 2) / 2) * 2)
+    for v in r_min_x0:
+        candidates.add(round((v - gap_min / 2) / 2) * 2)
+
+    row_of = np.array([i for i, row in enumerate(rows) for _ in row])
+    n_rows = len(rows)
+    found: list[Gutter] = []
+    for x in sorted(candidates):
+        has_left = r_first_x1 <= x
+        has_right = r_last_x0 >= x
+        if has_left.sum() < min_rows or has_right.sum() < min_rows:
+            continue
+        # The white space each row leaves at x: from its last word left of x to its first right.
+        lmask = x1 <= x
+        rmask = x0 >= x
+        left_edge = np.full(n_rows, -np.inf)
+        right_edge = np.full(n_rows, np.inf)
+        np.maximum.at(left_edge, row_of[lmask], x1[lmask])
+        np.minimum.at(right_edge, row_of[rmask], x0[rmask])
+        crossed = np.zeros(n_rows, dtype=bool)
+        crossed[row_of[~(lmask | rmask)]] = True
+        narrow = has_left & has_right & ((right_edge - left_edge) < gap_min)
+        blocked = np.flatnonzero(crossed | narrow)
+        spans = sorted(zip(r_top[blocked].tolist(), r_bottom[blocked].tolist()))
+        # Free vertical intervals at x, between rows that cross it.
+        free: list[tuple[float, float]] = []
+        cursor = -math.inf
+        for t, b in spans:
+            if t > cursor:
+                free.append((cursor, t))
+            cursor = max(cursor, b)
+        free.append((cursor, math.inf))
+        for y0, y1 in free:
+            inside = (r_top >= y0 - 0.5) & (r_bottom <= y1 + 0.5) & ~crossed & ~narrow
+            left = inside & has_left
+            right = inside & has_right
+            n_left, n_right = int(left.sum()), int(right.sum())
+            if min(n_left, n_right) < min_rows:
+                continue
+            # Each side must hold text, not just a column of bullets or numbers.
+            if x - r_min_x0[left].min() < min_width or r_max_x1[right].max() - x < min_width:
+                continue
+            if not (left & right).any():
+                lt, lb = r_top[left].min(), r_bottom[left].max()
+                rt, rb = r_top[right].min(), r_bottom[right].max()
+                if not (lb > rt and rb > lt):
+                    continue  # stacked, not side by side
+            top = float(r_top[inside].min())
+            bottom = float(r_bottom[inside].max())
+            found.append(Gutter(float(x), top, bottom, min(n_left, n_right)))
+    # One gutter per white strip: of overlapping candidates close together keep the best supported,
+    # and of equally supported ones the middle of the strip.
+    found.sort(key=lambda g: (-g.support, g.x))
+    kept: list[Gutter] = []
+    for g in found:
+        twins = [k for k in kept if abs(g.x - k.x) < 3 * body_size and g.top < k.bottom and k.top < g.bottom]
+        if twins:
+            continue
+        same = [f for f in found if f.support == g.support and abs(f.x - g.x) < 3 * body_size and f.top < g.bottom and g.top < f.bottom]
+        xs = sorted(f.x for f in same)
+        kept.append(Gutter(xs[len(xs) // 2], g.top, g.bottom, g.support))
+    return kept
+
+
+def usual_row_gap(rows: Sequence[Sequence[Word]], body_size: float) -> float:
+    """The most common white space between a line and the next line below it in its column."""
+    boxes = [(min(w.x0 for w in r), max(w.x1 for w in r), *_row_box(r)) for r in rows]
+    gaps: Counter[float] = Counter()
+    for i, (x0, x1, _, b) in enumerate(boxes):
+        below = [t - b for (u0, u1, t, _) in boxes[i + 1 :] if u0 < x1 and x0 < u1 and t >= b - 1]
+        if below:
+            g = min(below)
+            if g < 2 * body_size:
+                gaps[round(g * 2) / 2] += 1
+    return gaps.most_common(1)[0][0] if gaps else 0.25 * body_size
+
+
+def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float) -> tuple[float, float]:
+    """The gutter's region without one-sided lines that only follow (or lead) it after a
+    paragraph gap beyond the other column's extent, such as a full-width lead-in line."""
+    inside = [r for r in rows if gutter.top - 0.5 <= _row_box(r)[0] and _row_box(r)[1] <= gutter.bottom + 0.5
+              and not any(w.x0 < gutter.x < w.x1 for w in r)]
+    left = sorted(_row_box([w for w in r if w.x1 <= gutter.x]) for r in inside if r[0].x1 <= gutter.x)
+    right = sorted(_row_box([w for w in r if w.x0 >= gutter.x]) for r in inside if r[-1].x0 >= gutter.x)
+    top = max(left[0][0], right[0][0])
+    bottom = min(left[-1][1], right[-1][1])
+    for side in (left, right):
+        # Extend down (and up) while the side's lines follow at line spacing.
+        for t, b in side:
+            if b > bottom and t - bottom <= para_gap:
+                bottom = b
+        for t, b in reversed(side):
+            if t < top and top - b <= para_gap:
+                top = t
+    return top, bottom
+
+
+def order_lines(
+    rows: list[list[Word]], page: int, body_size: float, settings: LayoutSettings, region_base: int
+) -> tuple[list[Line], int]:
+    """Lines of one page's body rows in reading order, and the number of regions used."""
+    if not rows:
+        return [], 0
+    para_gap = usual_row_gap(rows, body_size) + settings.paragraph_gap_em * body_size
+    extents = []
+    for g in find_gutters(rows, body_size, settings):
+        top, bottom = _trim(rows, g, para_gap)
+        extents.append((g.x, top, bottom))
+    gutters_of_row: list[tuple[float, ...]] = []
+    for row in rows:
+        t, b = _row_box(row)
+        mid = (t + b) / 2
+        gutters_of_row.append(tuple(sorted(x for x, top, bottom in extents if top - 0.5 <= mid <= bottom + 0.5)))
+
+    lines: list[Line] = []
+    region = region_base
+    start = 0
+    for idx in range(1, len(rows) + 1):
+        if idx < len(rows) and gutters_of_row[idx] == gutters_of_row[start]:
+            continue
+        gutters = gutters_of_row[start]
+        columns: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
+        for row in rows[start:idx]:
+            parts: dict[int, list[Word]] = defaultdict(list)
+            for w in row:
+                col = sum(1 for g in gutters if (w.x0 + w.x1) / 2 > g)
+                parts[col].append(w)
+            for col, ws in sorted(parts.items()):
+                columns[col].append(Line(ws, page, region, col))
+        for col_lines in columns:
+            if col_lines:
+                col_lines[0].first_in_column = True
+                col_lines[-1].last_in_column = True
+                lines.extend(col_lines)
+        region += 1
+        start = idx
+    return lines, region - region_base
+
+
+# ---------------------------------------------------------------------------------------- blocks
+
+
+@dataclass
+class _Draft:
+    lines: list[Line]
+    kind: str = "paragraph"
+
+    @property
+    def first(self) -> Line:
+        return self.lines[0]
+
+    @property
+    def last(self) -> Line:
+        return self.lines[-1]
+
+
+def _starts_with_bullet(text: str) -> bool:
+    return bool(text) and text[0] in BULLETS
+
+
+def _usual_line_gap(lines: Sequence[Line]) -> float:
+    gaps = []
+    for a, b in zip(lines, lines[1:]):
+        if (a.page, a.region, a.column) == (b.page, b.region, b.column) and a.style() == b.style():
+            g = b.top - a.bottom
+            if -2 < g < 2 * a.size:
+                gaps.append(round(g, 1))
+    if not gaps:
+        return 2.0
+    return Counter(gaps).most_common(1)[0][0]
+
+
+def group_lines(lines: Sequence[Line], settings: LayoutSettings) -> list[_Draft]:
+    """Split lines in reading order into paragraph-sized drafts."""
+    usual = _usual_line_gap(lines)
+    drafts: list[_Draft] = []
+    for line in lines:
+        prev_draft = drafts[-1] if drafts else None
+        new = True
+        if prev_draft is not None:
+            prev = prev_draft.last
+            same_column = (prev.page, prev.region, prev.column) == (line.page, line.region, line.column)
+            gap = line.top - prev.bottom
+            new = (
+                not same_column
+                or prev.style() != line.style()
+                or gap > usual + settings.paragraph_gap_em * line.size
+                or gap < -0.5 * line.size
+                or _starts_with_bullet(line.text)
+            )
+            if not new:
+                bullet_item = _starts_with_bullet(prev_draft.first.text)
+                if bullet_item:
+                    # A wrapped item continues at the item's text, not at the bullet or margin.
+                    text_x0 = prev_draft.first.words[1].x0 if len(prev_draft.first.words) > 1 else prev_draft.first.x0
+                    if line.x0 < text_x0 - 0.5 * line.size:
+                        new = True
+                elif line.x0 > prev.x0 + 0.8 * line.size and len(prev_draft.lines) >= 1 and prev.x1 < line.x1 - 2 * line.size:
+                    new = True  # first-line indent after a short last line
+        if new:
+            drafts.append(_Draft([line]))
+        else:
+            prev_draft.lines.append(line)  # type: ignore[union-attr]
+    return drafts
+
+
+def classify(drafts: list[_Draft], body_size: float, figures: dict[int, list[BBox]], settings: LayoutSettings) -> None:
+    """Set each draft's kind from its style relative to the body text."""
+    title_done = False
+    page1_max = max((d.first.size for d in drafts if d.first.page == drafts[0].first.page), default=body_size) if drafts else body_size
+    for d in drafts:
+        text = " ".join(line.text for line in d.lines)
+        size = statistics.median(line.size for line in d.lines)
+        if (
+            not title_done
+            and d.first.page == drafts[0].first.page
+            and size >= settings.title_ratio * body_size
+            and size >= page1_max - 0.5
+        ):
+            d.kind = "title"
+            title_done = True
+        elif _starts_with_bullet(text):
+            d.kind = "list_item"
+        elif (size >= settings.heading_ratio * body_size or (d.first.bold and size >= 0.95 * body_size)) and (
+            len(d.lines) <= 3 and len(text) <= 150 and not text.rstrip().endswith((".", ",", ";"))
+        ):
+            d.kind = "heading"
+        elif d.first.italic or size <= settings.caption_ratio * body_size:
+            d.kind = "caption"
+        else:
+            d.kind = "paragraph"
+
+
+def _continues(a: _Draft, b: _Draft) -> bool:
+    """Whether draft ``b`` continues paragraph ``a`` across a column or page break."""
+    if a.kind != "paragraph" or b.kind != "paragraph":
+        return False
+    if not (a.last.last_in_column and b.first.first_in_column):
+        return False
+    if a.first.style() != b.first.style():
+        return False
+    end = a.last.text.rstrip()
+    if end.endswith(LINE_END_HYPHENS):
+        return True
+    if end.endswith(_TERMINAL):
+        return False
+    start = b.first.text.lstrip()
+    return bool(start) and (start[0].islower() or start[0].isdigit() or not end.endswith(_TERMINAL))
+
+
+def merge_continuations(drafts: list[_Draft]) -> list[_Draft]:
+    out: list[_Draft] = []
+    pending: list[_Draft] = []  # captions between the two halves keep their place after the join
+    for d in drafts:
+        if d.kind == "caption" and out and out[-1].kind == "paragraph" and out[-1].last.last_in_column:
+            pending.append(d)
+            continue
+        if out and _continues(out[-1], d):
+            out[-1].lines.extend(d.lines)
+        else:
+            out.extend(pending)
+            pending = []
+            out.append(d)
+            continue
+    out.extend(pending)
+    return out
+
+
+def _strip_bullet(text: str) -> str:
+    return text[1:].lstrip() if _starts_with_bullet(text) else text
+
+
+def build_blocks(
+    pages: Sequence[PageWords], settings: LayoutSettings | dict[str, Any] | None = None
+) -> list[Block]:
+    """All blocks of a document, in reading order, headers and footers included."""
+    cfg = LayoutSettings.resolve(settings)
+    body_size = body_font_size(pages)
+    body_rows, margins = split_margins(pages, body_size, cfg)
+    lines: list[Line] = []
+    region = 0
+    for p in pages:
+        page_lines, used = order_lines(body_rows[p.number], p.number, body_size, cfg, region)
+        lines.extend(page_lines)
+        region += used
+    drafts = group_lines(lines, cfg)
+    classify(drafts, body_size, {p.number: p.figures for p in pages}, cfg)
+    drafts = merge_continuations(drafts)
+
+    vocab = Vocabulary(line.text for line in lines)
+    blocks: list[Block] = []
+    by_page: dict[int, list[_Draft]] = defaultdict(list)
+    for d in drafts:
+        by_page[d.first.page].append(d)
+    section: str | None = None
+    for p in pages:
+        parts = margins.get(p.number, [])
+        headers = [(k, ws) for k, ws in parts if k == "header"]
+        footers = [(k, ws) for k, ws in parts if k == "footer"]
+        for kind, ws in headers:
+            blocks.append(_margin_block(len(blocks), p.number, kind, ws))
+        for d in by_page[p.number]:
+            text = join_lines([line.text for line in d.lines], vocab)
+            if d.kind == "list_item":
+                text = _strip_bullet(text)
+            text = collapse_spaces(text)
+            if not text:
+                continue
+            if d.kind == "heading":
+                section = text
+            bbox = d.first.bbox
+            for line in d.lines:
+                if line.page == d.first.page:
+                    bbox = bbox.union(line.bbox)
+            blocks.append(Block(len(blocks), d.first.page, d.kind, text, bbox, section if d.kind != "title" else None))
+        for kind, ws in footers:
+            blocks.append(_margin_block(len(blocks), p.number, kind, ws))
+    return blocks
+
+
+def _margin_block(block_id: int, page: int, kind: str, words: list[Word]) -> Block:
+    line = Line(words, page)
+    return Block(block_id, page, kind, collapse_spaces(line.text), line.bbox, None)

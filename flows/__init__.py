@@ -1,0 +1,12 @@
+"""Prefect flows, thin tasks, settings and the ``factsheets`` CLI.
+
+Importing this package turns Prefect's anonymous usage telemetry off (unless the user set it)
+before Prefect itself is imported.
+"""
+
+import os
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+# The first start of Prefect's temporary local server creates its database: give it time.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

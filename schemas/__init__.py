@@ -1,0 +1,1 @@
+"""Record types and table schemas: the output contract of factsheets."""

@@ -1,0 +1,104 @@
+"""Record types passed between the stages.
+
+Every block and entity carries its provenance (page and bounding box), so each row in the
+output tables traces back to a place on a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+BLOCK_KINDS = ("title", "heading", "paragraph", "list_item", "caption", "header", "footer")
+BODY_KINDS = ("title", "heading", "paragraph", "list_item")
+ENTITY_LABELS = ("ORG", "OPERATION", "DATE", "AMOUNT", "PERSON", "GPE", "LOC")
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A box on a page, in PDF points, origin top-left (pdfplumber's convention)."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    def union(self, other: BBox) -> BBox:
+        return BBox(
+            min(self.x0, other.x0),
+            min(self.top, other.top),
+            max(self.x1, other.x1),
+            max(self.bottom, other.bottom),
+        )
+
+
+@dataclass
+class Block:
+    """One text block in reading order: a title, heading, paragraph, list item, caption,
+    header or footer line. A block continued across a column or page break keeps the
+    page and box of its first part."""
+
+    block_id: int
+    page: int
+    kind: str
+    text: str
+    bbox: BBox
+    section: str | None = None
+
+
+@dataclass
+class DateRange:
+    """The span of days a date expression covers, both ends inclusive."""
+
+    start: date
+    end: date
+    qualifier: str | None = None
+
+
+@dataclass
+class Amount:
+    """A normalised amount: value in base units (2 million -> 2000000.0), an ISO 4217 code,
+    ``percent`` or the counted noun as unit, and a qualifier such as ``more than``."""
+
+    value: float
+    unit: str | None = None
+    qualifier: str | None = None
+
+
+@dataclass
+class Entity:
+    """One mention of an entity in a block, offsets into the block's text."""
+
+    block_id: int
+    page: int
+    label: str
+    text: str
+    start_char: int
+    end_char: int
+    canonical: str
+    date_start: date | None = None
+    date_end: date | None = None
+    value: float | None = None
+    unit: str | None = None
+    qualifier: str | None = None
+
+
+@dataclass
+class DocumentMeta:
+    """What the page says about the document: title, edition, series, language."""
+
+    title: str
+    series: str
+    edition: str | None  # YYYY-MM
+    language: str
+    pages: int
+
+
+@dataclass
+class ExtractedDocument:
+    """The layout stage's result for one PDF."""
+
+    doc_id: str
+    source: str
+    meta: DocumentMeta
+    blocks: list[Block] = field(default_factory=list)

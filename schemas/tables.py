@@ -1,0 +1,227 @@
+"""The output contract: the five tables, as pandera models (checks) and Arrow schemas (types).
+
+Every table is built with ``frame(name, rows)``, which gives the columns their stable types
+(dates as Arrow ``date32``, amounts as float64, timestamps in UTC), and checked with
+``validate(name, df)`` before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow
+from pandera.typing import Series
+
+from .records import BLOCK_KINDS, ENTITY_LABELS
+
+TABLES = ("documents", "blocks", "entities", "changes", "failures")
+CHANGE_KINDS = ("added", "removed", "changed")
+CHANGE_LEVELS = ("entity", "block")
+FAILURE_STAGES = ("discover", "read", "layout", "tag", "write", "pipeline", "timeout", "limit")
+
+Date = Annotated[pd.ArrowDtype, pyarrow.date32()]
+Timestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
+_SHA256 = r"^[0-9a-f]{64}$"
+_EDITION = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class DocumentsTable(pa.DataFrameModel):
+    """One row per PDF."""
+
+    doc_id: Series[str] = pa.Field(str_matches=_SHA256, unique=True)
+    source: Series[str]
+    series: Series[str] = pa.Field(str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: Series[str]
+    edition: Series[str] = pa.Field(nullable=True, str_matches=_EDITION)
+    language: Series[str] = pa.Field(str_length={"min_value": 2, "max_value": 2})
+    pages: Series[int] = pa.Field(ge=1)
+    ingested_at: Series[Timestamp]
+    pipeline_version: Series[str]
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class BlocksTable(pa.DataFrameModel):
+    """One row per text block, in reading order."""
+
+    doc_id: Series[str] = pa.Field(str_matches=_SHA256)
+    block_id: Series[int] = pa.Field(ge=0)
+    page: Series[int] = pa.Field(ge=1)
+    kind: Series[str] = pa.Field(isin=BLOCK_KINDS)
+    section: Series[str] = pa.Field(nullable=True)
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+    x0: Series[float]
+    top: Series[float]
+    x1: Series[float]
+    bottom: Series[float]
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["doc_id", "block_id"]
+
+
+class EntitiesTable(pa.DataFrameModel):
+    """One row per entity mention; offsets are into the block's text."""
+
+    doc_id: Series[str] = pa.Field(str_matches=_SHA256)
+    block_id: Series[int] = pa.Field(ge=0)
+    page: Series[int] = pa.Field(ge=1)
+    entity_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$")
+    label: Series[str] = pa.Field(isin=ENTITY_LABELS)
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+    start_char: Series[int] = pa.Field(ge=0)
+    end_char: Series[int] = pa.Field(ge=1)
+    canonical: Series[str] = pa.Field(str_length={"min_value": 1})
+    date_start: Series[Date] = pa.Field(nullable=True)
+    date_end: Series[Date] = pa.Field(nullable=True)
+    value: Series[float] = pa.Field(nullable=True)
+    unit: Series[str] = pa.Field(nullable=True)
+    qualifier: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check
+    def offsets_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["end_char"] > df["start_char"]
+
+    @pa.dataframe_check
+    def date_range_ordered(cls, df: pd.DataFrame) -> Series[bool]:
+        both = df["date_start"].notna() & df["date_end"].notna()
+        ok = pd.Series(True, index=df.index)
+        ok[both] = (df.loc[both, "date_start"] <= df.loc[both, "date_end"]).astype(bool)
+        return ok
+
+
+class ChangesTable(pa.DataFrameModel):
+    """One row per difference between two editions of a series."""
+
+    change_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$", unique=True)
+    series: Series[str]
+    from_edition: Series[str] = pa.Field(nullable=True)
+    to_edition: Series[str] = pa.Field(nullable=True)
+    change: Series[str] = pa.Field(isin=CHANGE_KINDS)
+    level: Series[str] = pa.Field(isin=CHANGE_LEVELS)
+    label: Series[str]
+    canonical: Series[str] = pa.Field(nullable=True)
+    before: Series[str] = pa.Field(nullable=True)
+    after: Series[str] = pa.Field(nullable=True)
+    similarity: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+class FailuresTable(pa.DataFrameModel):
+    """One row per input that could not be processed."""
+
+    source: Series[str]
+    doc_id: Series[str] = pa.Field(nullable=True)
+    stage: Series[str] = pa.Field(isin=FAILURE_STAGES)
+    error: Series[str]
+    message: Series[str]
+
+    class Config:
+        strict = True
+        coerce = True
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "documents": DocumentsTable,
+    "blocks": BlocksTable,
+    "entities": EntitiesTable,
+    "changes": ChangesTable,
+    "failures": FailuresTable,
+}
+
+_STR = pyarrow.string()
+_INT = pyarrow.int64()
+_FLOAT = pyarrow.float64()
+ARROW: dict[str, pyarrow.Schema] = {
+    "documents": pyarrow.schema(
+        [
+            ("doc_id", _STR),
+            ("source", _STR),
+            ("series", _STR),
+            ("title", _STR),
+            ("edition", _STR),
+            ("language", _STR),
+            ("pages", _INT),
+            ("ingested_at", pyarrow.timestamp("us", tz="UTC")),
+            ("pipeline_version", _STR),
+        ]
+    ),
+    "blocks": pyarrow.schema(
+        [("doc_id", _STR), ("block_id", _INT), ("page", _INT), ("kind", _STR), ("section", _STR), ("text", _STR)]
+        + [(c, _FLOAT) for c in ("x0", "top", "x1", "bottom")]
+    ),
+    "entities": pyarrow.schema(
+        [
+            ("doc_id", _STR),
+            ("block_id", _INT),
+            ("page", _INT),
+            ("entity_id", _STR),
+            ("label", _STR),
+            ("text", _STR),
+            ("start_char", _INT),
+            ("end_char", _INT),
+            ("canonical", _STR),
+            ("date_start", pyarrow.date32()),
+            ("date_end", pyarrow.date32()),
+            ("value", _FLOAT),
+            ("unit", _STR),
+            ("qualifier", _STR),
+        ]
+    ),
+    "changes": pyarrow.schema(
+        [(c, _STR) for c in ("change_id", "series", "from_edition", "to_edition", "change", "level", "label", "canonical", "before", "after")]
+        + [("similarity", _FLOAT)]
+    ),
+    "failures": pyarrow.schema([(c, _STR) for c in ("source", "doc_id", "stage", "error", "message")]),
+}
+
+
+def columns(name: str) -> list[str]:
+    return ARROW[_known(name)].names
+
+
+def _known(name: str) -> str:
+    if name not in ARROW:
+        raise ValueError(f"unknown table {name!r}; the tables are {', '.join(TABLES)}")
+    return name
+
+
+def _types_mapper(ty: pyarrow.DataType) -> Any:
+    return pd.ArrowDtype(ty) if pyarrow.types.is_date(ty) else None
+
+
+def frame(name: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A table's DataFrame with its stable column types, from row dicts (missing keys → null)."""
+    schema = ARROW[_known(name)]
+    table = pyarrow.Table.from_pylist([dict(r) for r in rows], schema=schema)
+    return table.to_pandas(types_mapper=_types_mapper)
+
+
+def empty(name: str) -> pd.DataFrame:
+    return frame(name, [])
+
+
+def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Check ``df`` against the table's schema; raises ``pandera.errors.SchemaErrors`` with the
+    failing rows when it does not conform."""
+    return MODELS[_known(name)].validate(df, lazy=True)
+
+
+def to_arrow(name: str, df: pd.DataFrame) -> pyarrow.Table:
+    """The validated frame as an Arrow table with exactly the contract's types."""
+    schema = ARROW[_known(name)]
+    table = pyarrow.Table.from_pandas(df[schema.names], preserve_index=False)
+    return table.cast(schema).replace_schema_metadata(None)
