@@ -36,27 +36,32 @@ def entity_id(label: str, canonical: str) -> str:
     return hashlib.sha1(f"{label}\x1f{canonical}".encode()).hexdigest()[:16]
 
 
+def _sh_match(long: str, acronym: str) -> bool:
+    """Schwartz–Hearst: the letters of ``acronym`` appear in ``long`` in order, right to left,
+    and its first letter starts a word of ``long`` (which is where ``long`` must begin)."""
+    s = [c.lower() for c in acronym if c.isalnum()]
+    text = long.lower()
+    li = len(text) - 1
+    for si in range(len(s) - 1, -1, -1):
+        ch = s[si]
+        while li >= 0 and (text[li] != ch or (si == 0 and li > 0 and text[li - 1].isalnum())):
+            li -= 1
+        if li < 0:
+            return False
+        li -= 1
+    return li < 0 or not text[: li + 1].strip()
+
+
 def _long_form_for(words: list[str], acronym: str) -> str | None:
-    """Schwartz–Hearst: the shortest tail of ``words`` whose letters spell ``acronym``."""
-    letters = [c.lower() for c in acronym if c.isalpha()]
+    """The shortest tail of ``words`` that the acronym abbreviates (Schwartz–Hearst)."""
+    letters = [c for c in acronym if c.isalpha()]
     if not letters:
         return None
     for n in range(1, min(len(words), len(letters) + 6) + 1):
         tail = words[-n:]
-        if tail[0].lower() in _SMALL or not tail[0][:1].isalpha():
+        if tail[0].lower() in _SMALL or not tail[0][:1].isalpha() or tail[0][0].lower() != letters[0].lower():
             continue
-        if tail[0][0].lower() != letters[0]:
-            continue
-        text = " ".join(tail).lower()
-        # Every letter of the acronym in order, each at a word start or inside a word.
-        pos = len(text)
-        ok = True
-        for ch in reversed(letters):
-            pos = text.rfind(ch, 0, pos)
-            if pos < 0:
-                ok = False
-                break
-        if ok and pos == 0:
+        if _sh_match(" ".join(tail), acronym):
             return " ".join(tail)
     return None
 
@@ -175,13 +180,18 @@ def tag_blocks(
                 if amount is None or amount.unit is None:
                     continue
                 e.value, e.unit, e.qualifier = amount.value, amount.unit, amount.qualifier
-                e.canonical = f"{amount.value:g} {amount.unit}"
+                e.canonical = f"{format_value(amount.value)} {amount.unit}"
             out.append(e)
     return out
 
 
 def tag_document(doc: ExtractedDocument, nlp: Language, gazetteer: Gazetteer | None = None) -> list[Entity]:
     return tag_blocks(doc.blocks, nlp, doc.meta.edition, gazetteer)
+
+
+def format_value(value: float) -> str:
+    """A value as people write it in a key: 2000000.0 → "2000000", 1.5 → "1.5"."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _edition_date(edition: str | None) -> date | None:

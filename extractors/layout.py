@@ -421,12 +421,13 @@ def find_gutters(rows: Sequence[Sequence[Word]], body_size: float, settings: Lay
     found.sort(key=lambda g: (-g.support, g.x))
     kept: list[Gutter] = []
     for g in found:
-        twins = [k for k in kept if abs(g.x - k.x) < 3 * body_size and g.top < k.bottom and k.top < g.bottom]
-        if twins:
-            continue
-        same = [f for f in found if f.support == g.support and abs(f.x - g.x) < 3 * body_size and f.top < g.bottom and g.top < f.bottom]
+        # Two true gutters are at least a column (min_width) apart: closer ones are one strip.
+        same = [f for f in found if f.support == g.support and abs(f.x - g.x) < min_width and f.top < g.bottom and g.top < f.bottom]
         xs = sorted(f.x for f in same)
-        kept.append(Gutter(xs[len(xs) // 2], g.top, g.bottom, g.support))
+        mid = xs[len(xs) // 2]
+        if any(min(abs(g.x - k.x), abs(mid - k.x)) < min_width and g.top < k.bottom and k.top < g.bottom for k in kept):
+            continue
+        kept.append(Gutter(mid, g.top, g.bottom, g.support))
     return kept
 
 
@@ -470,9 +471,16 @@ def order_lines(
     if not rows:
         return [], 0
     para_gap = usual_row_gap(rows, body_size) + settings.paragraph_gap_em * body_size
+    gutters = find_gutters(rows, body_size, settings)
+    trimmed = [_trim(rows, g, para_gap) for g in gutters]
+    # Gutters that run side by side (three columns) share one region: a column that starts
+    # lower (under a photo) still belongs to the region, as far as its white strip allows.
     extents = []
-    for g in find_gutters(rows, body_size, settings):
-        top, bottom = _trim(rows, g, para_gap)
+    for g, (top, bottom) in zip(gutters, trimmed):
+        for (t2, b2) in trimmed:
+            if t2 < bottom and top < b2:
+                top = max(min(top, t2), g.top)
+                bottom = min(max(bottom, b2), g.bottom)
         extents.append((g.x, top, bottom))
     gutters_of_row: list[tuple[float, ...]] = []
     for row in rows:
@@ -616,7 +624,23 @@ def _continues(a: _Draft, b: _Draft) -> bool:
     return bool(start) and (start[0].islower() or start[0].isdigit() or not end.endswith(_TERMINAL))
 
 
+def _mark_column_ends(drafts: list[_Draft]) -> None:
+    """Flag the first and last body line of each column: a caption at the top or bottom of a
+    column (under a photo) does not end the text that flows around it."""
+    for d in drafts:
+        for line in d.lines:
+            line.first_in_column = line.last_in_column = False
+    columns: dict[tuple[int, int, int], list[_Draft]] = defaultdict(list)
+    for d in drafts:
+        columns[(d.first.page, d.first.region, d.first.column)].append(d)
+    for col in columns.values():
+        body = [d for d in col if d.kind != "caption"] or col
+        body[0].first.first_in_column = True
+        body[-1].last.last_in_column = True
+
+
 def merge_continuations(drafts: list[_Draft]) -> list[_Draft]:
+    _mark_column_ends(drafts)
     out: list[_Draft] = []
     pending: list[_Draft] = []  # captions between the two halves keep their place after the join
     for d in drafts:

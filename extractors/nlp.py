@@ -143,8 +143,49 @@ def factsheet_entities(doc: Doc) -> Doc:
             new.id_ = ent.ent_id_
         kept.append(new)
         taken.update(range(span.start, span.end))
+    kept.extend(_people_after_roles(doc, taken))
     doc.ents = sorted(kept, key=lambda s: s.start)
     return doc
+
+
+def _people_after_roles(doc: Doc, taken: set[int]) -> list[Span]:
+    """Names the model missed right after a role: "the President of the European Commission
+    Jean-Claude Juncker", "Secretary General Jens Stoltenberg"."""
+    out: list[Span] = []
+    i = 0
+    while i < len(doc):
+        n = _role_at(doc, i, len(doc))
+        if not n or not doc[i].is_title:
+            i += 1
+            continue
+        j = i + n
+        # "of the European Commission" / "of NATO": skip the body the role belongs to
+        if j < len(doc) and doc[j].lower_ == "of":
+            k = j + 1
+            if k < len(doc) and doc[k].lower_ == "the":
+                k += 1
+            if k < len(doc) and doc[k].ent_iob_ == "B":
+                k += 1
+                while k < len(doc) and doc[k].ent_iob_ == "I":
+                    k += 1
+                j = k
+        end = j
+        while end < len(doc) and end not in taken and not doc[end].ent_type_:
+            tok = doc[end]
+            if tok.is_title or (tok.text in ("-", "‑") and end + 1 < len(doc) and doc[end + 1].is_title and end > j):
+                end += 1
+            elif tok.lower_ in _NAME_PARTICLES and end > j and end + 1 < len(doc) and doc[end + 1].is_title:
+                end += 1
+            else:
+                break
+        if end - j >= 2 and not any(k in taken for k in range(j, end)):
+            span = Span(doc, j, end, label="PERSON")
+            out.append(span)
+            taken.update(range(j, end))
+            i = end
+        else:
+            i = j if j > i else i + 1
+    return out
 
 
 def _strip_the(doc: Doc, span: Span) -> Span:
@@ -184,8 +225,16 @@ def _clean_org(doc: Doc, ent: Span) -> Span | None:
     return None
 
 
+_NAME_PARTICLES = {"von", "van", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "bin", "al", "ter"}
+
+
 def _clean_person(doc: Doc, ent: Span) -> Span | None:
     span = _strip_the(doc, ent)
+    # "Ursula von der" + "Leyen": a name cut after its particles takes the following name word.
+    end = span.end
+    while end < len(doc) and doc[end - 1].lower_ in _NAME_PARTICLES and doc[end].is_title:
+        end += 1
+    span = doc[span.start : end]
     start = span.start
     while start < span.end:
         n = _role_at(doc, start, span.end)

@@ -105,8 +105,15 @@ def align_blocks(a: list[tuple[int, str, str]], b: list[tuple[int, str, str]]) -
 
 
 def _context(text: str, start: int, n: int = 3) -> tuple[str, ...]:
-    words = _WORD.findall(text[:start].lower())
-    return tuple(words[-n:])
+    """The ``n`` words before a mention, lower-cased, without punctuation."""
+    words = [re.sub(r"[^\w’'-]", "", w) for w in _WORD.findall(text[:start].lower())]
+    return tuple(w for w in words if w)[-n:]
+
+
+def _same_fact(r: Any, s: Any) -> bool:
+    """The same mention in both editions: same normalised value, or the same words of a
+    relative date ("the last two years"), whose range moves with the edition date."""
+    return r.canonical == s.canonical or (r.text == s.text and r.qualifier == "relative" == s.qualifier)
 
 
 def _change_row(series: str, a: Edition, b: Edition, change: str, level: str, label: str, canonical: str | None,
@@ -153,9 +160,9 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
         for label in ("AMOUNT", "DATE"):
             fa = [r for r in xa.itertuples(index=False) if r.label == label]
             fb = [r for r in xb.itertuples(index=False) if r.label == label]
-            unmatched_b = [r for r in fb if r.canonical not in {x.canonical for x in fa}]
+            unmatched_b = [s for s in fb if not any(_same_fact(r, s) for r in fa)]
             for r in fa:
-                if r.canonical in {x.canonical for x in fb}:
+                if any(_same_fact(r, s) for s in fb):
                     continue
                 ctx = _context(la[i][2], r.start_char)
                 match = None
@@ -178,10 +185,8 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
     for j in only_b:
         rows.append(_change_row(series, a, b, "added", "block", lb[j][1], None, None, lb[j][2], 0.0))
 
-    keys_a = Counter(zip(ea.label, ea.canonical))
-    keys_b = Counter(zip(eb.label, eb.canonical))
-    text_a = dict(zip(zip(ea.label, ea.canonical), ea.text))
-    text_b = dict(zip(zip(eb.label, eb.canonical), eb.text))
+    keys_a, text_a = _entity_keys(ea)
+    keys_b, text_b = _entity_keys(eb)
     for key in sorted(set(keys_a) - set(keys_b)):
         if key not in changed_facts:
             rows.append(_change_row(series, a, b, "removed", "entity", key[0], key[1], text_a[key], None, None))
@@ -189,6 +194,18 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
         if key not in changed_facts:
             rows.append(_change_row(series, a, b, "added", "entity", key[0], key[1], None, text_b[key], None))
     return rows
+
+
+def _entity_keys(df: pd.DataFrame) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+    """(label, canonical) of each entity; a relative date is keyed by its words, since its
+    range follows the edition date."""
+    keys: set[tuple[str, str]] = set()
+    texts: dict[tuple[str, str], str] = {}
+    for r in df.itertuples(index=False):
+        key = (r.label, f"relative: {r.text.lower()}") if r.qualifier == "relative" and r.label == "DATE" else (r.label, r.canonical)
+        keys.add(key)
+        texts.setdefault(key, r.text)
+    return keys, texts
 
 
 def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:

@@ -23,18 +23,21 @@ balanced columns, and regions flow down the pages below a running header.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import pyphen
+import reportlab
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 rl_config.invariant = 1  # fixed dates and document ids: two runs give identical bytes
@@ -54,7 +57,8 @@ LINE_BREAK = "\n"
 reads "Jean-Claude"); anywhere else it reads as a space."""
 
 NBSP = "\u00a0"
-"""The seed has two no-break spaces ("evacuation.\u00a0This"); they are kept in the PDF."""
+"""The seed has two no-break spaces (after "evacuation." and "refuelling."); the PDF keeps
+them, the golden blocks collapse them to plain spaces like all whitespace."""
 
 
 @dataclass(frozen=True)
@@ -291,9 +295,7 @@ NATO_EU_2019 = Factsheet(
                     "working methods and are improving their ability to coordinate."
                 ),
                 heading("Working together in the field"),
-                para(
-                    "NATO and the EU have long cooperated on crisis management and operations."
-                ),
+                para("NATO and the EU have long cooperated on crisis management and operations."),
                 para(
                     "In Kosovo, the NATO peacekeeping force KFOR works closely in the field with "
                     "the EU’s Rule of Law Mission in Kosovo (EULEX)."
@@ -400,7 +402,7 @@ EDITS_2006: tuple[Edit, ...] = (
     Edit(
         5,
         "A new framework for cooperation",
-        ("paragraph added", "date changed", "new person"),
+        ("paragraph added", "new person"),
         "",
         "In December 2019, the NATO Secretary General welcomed the new President of the "
         "European Commission, Ursula von der Leyen, and the new President of the European "
@@ -566,7 +568,7 @@ FACTSHEETS: tuple[Factsheet, ...] = (NATO_EU_2019, NATO_EU_2020, SEA_GUARDIAN_20
 # House style
 # --------------------------------------------------------------------------------------------
 
-PAGE_WIDTH, PAGE_HEIGHT = A4  # 595.27 x 841.89 pt
+PAGE_WIDTH, PAGE_HEIGHT = float(A4[0]), float(A4[1])  # 595.27 x 841.89 pt
 MARGIN_LEFT = 44.0
 MARGIN_RIGHT = 44.0
 CONTENT_WIDTH = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
@@ -604,6 +606,9 @@ STYLES: dict[str, Style] = {
 HEADER_STYLE = Style("Helvetica", 8, 10, 0, 0, False)
 BAND_STYLE = Style("Helvetica-Bold", 8, 10, 0, 0, False, colour=WHITE)
 BULLET = "•"
+BULLET_FONT = "Vera"  # reportlab's own Bitstream Vera: embedded with a ToUnicode map, so the
+# bullet extracts as "•" (Helvetica's WinAnsi code for it does not map back in pdfminer)
+registerFont(TTFont(BULLET_FONT, str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")))
 PHOTO_CAPTION_GAP = 4.0
 PHOTO_GAP = 8.0  # between the photo's caption and the text of its column
 HYPHENATE_BELOW = 300.0  # columns narrower than this (pt) get pyphen hyphenation
@@ -626,12 +631,12 @@ class Line:
     style: Style
     width: float  # measure available to the line (column width minus indent)
     justify: bool
-    bullet: bool = False  # first line of a list item: draw the bullet in the indent
+    bullet: bool = False  # draw the bullet in the indent (first line of a list item)
     split_word: str = ""  # the word split by hyphenation at this line's end, if any
 
     @property
     def natural_width(self) -> float:
-        return stringWidth(self.text, self.style.font, self.style.size)
+        return float(stringWidth(self.text, self.style.font, self.style.size))
 
 
 @dataclass(frozen=True)
@@ -658,7 +663,7 @@ def pieces_of(segment: str, hyphenate_words: bool) -> list[Piece]:
             continue
         core, punctuation = match.groups()
         cuts = [0, *HYPHENATOR.positions(core), len(core)]
-        parts = [core[i:j] for i, j in zip(cuts, cuts[1:])]
+        parts = [core[i:j] for i, j in itertools.pairwise(cuts)]
         parts[-1] += punctuation
         pieces.extend(Piece(part, k == len(parts) - 1, word) for k, part in enumerate(parts))
     return pieces
@@ -672,9 +677,7 @@ def set_line(pieces: Sequence[Piece]) -> str:
 LineEnd = Literal["flow", "paragraph", "manual"]
 
 
-def line_cost(
-    text: str, style: Style, measure: float, end: LineEnd
-) -> tuple[float, bool] | None:
+def line_cost(text: str, style: Style, measure: float, end: LineEnd) -> tuple[float, bool] | None:
     """TeX-like demerits of a line, and whether it is set justified; None if it cannot be
     set (too wide even with its spaces shrunk by a third).
 
@@ -746,7 +749,9 @@ def break_segment(
     return lines[::-1]
 
 
-def break_lines(text: str, style: Style, width: float, *, hyphenate_words: bool) -> list[Line]:
+def break_lines(
+    text: str, style: Style, width: float, *, hyphenate_words: bool, bullet: bool = False
+) -> list[Line]:
     """Break a block into lines: justified (if the style is) but for the last one.
 
     A forced break (:data:`LINE_BREAK`) ends a line there, like a typesetter's manual
@@ -760,7 +765,8 @@ def break_lines(text: str, style: Style, width: float, *, hyphenate_words: bool)
         last: LineEnd = "paragraph" if s == len(segments) - 1 else "manual"
         pieces = pieces_of(segment, hyphenate_words)
         for line_text, split_word, justify in break_segment(pieces, style, measure, last):
-            lines.append(Line(line_text, style, measure, justify, not lines, split_word))
+            first = not lines
+            lines.append(Line(line_text, style, measure, justify, bullet and first, split_word))
     return lines
 
 
@@ -785,6 +791,7 @@ class PlacedLine:
     x: float
     top: float
     line: Line
+    block: int  # index of the block in the factsheet; -1 for a caption line
 
 
 @dataclass(frozen=True)
@@ -804,7 +811,6 @@ class GoldBlock:
 
     def as_json(self) -> dict[str, object]:
         return {"page": self.page, "kind": self.kind, "text": self.text}
-
 
 
 @dataclass
@@ -830,18 +836,16 @@ class Layout:
         if slot.block not in self.started:
             self.started.add(slot.block)
             self.reading_order.append(GoldBlock(self.pages, block.kind, block.logical_text))
-        self.lines.append(PlacedLine(self.pages, x, top, slot.line))
+        self.lines.append(PlacedLine(self.pages, x, top, slot.line, slot.block))
 
     def place_photo(
         self, photo: Photo, caption: Sequence[Line], x: float, top: float, width: float
     ) -> None:
         self.photos.append(PlacedPhoto(self.pages, x, top, width, photo.height))
-        self.reading_order.append(
-            GoldBlock(self.pages, "caption", " ".join(photo.caption.split()))
-        )
+        self.reading_order.append(GoldBlock(self.pages, "caption", " ".join(photo.caption.split())))
         y = top + photo.height + PHOTO_CAPTION_GAP
         for line in caption:
-            self.lines.append(PlacedLine(self.pages, x, y, line))
+            self.lines.append(PlacedLine(self.pages, x, y, line, -1))
             y += line.style.leading
 
 
@@ -858,7 +862,11 @@ def block_slots(region: Region, first_index: int, column_width: float) -> list[S
             gap = max(previous.space_after, style.space_before)
             slots.append(Slot(gap, first_index + offset, None, slots[-1].keep_with_next))
         lines = break_lines(
-            block.text, style, column_width, hyphenate_words=style.hyphenate and narrow
+            block.text,
+            style,
+            column_width,
+            hyphenate_words=style.hyphenate and narrow,
+            bullet=block.kind == "list_item",
         )
         last = len(lines) - 1
         for n, line in enumerate(lines):
@@ -921,34 +929,33 @@ def lay_out(sheet: Factsheet) -> Layout:
     """Flow the regions down the pages.
 
     A region's columns are balanced; a region that does not fit what is left of a page fills
-    it and continues, balanced, on the next page. A photo goes into the first part of its
-    region that leaves room for it and a few lines of text.
+    it and continues, balanced, on the next page. A region with a photo is not split if it
+    can be helped: it starts on a new page instead. The photo goes with the region's first
+    part.
     """
     layout = Layout()
     blocks = sheet.blocks
     top = CONTENT_TOP
-    gap = 0.0  # space owed between the previous region and the next
+    gap = 0.0  # space owed between the previous region and the next; 0 at a page top
     first_block = 0
     for region in sheet.regions:
         n = region.columns
         width = (CONTENT_WIDTH - (n - 1) * GUTTER) / n
         slots = block_slots(region, first_block, width)
         first_block += len(region.blocks)
-        pending = region.photo
+        photo = region.photo
         caption: list[Line] = []
-        photo_room = 0.0
-        if pending is not None:
-            caption, photo_room = caption_lines(pending, width)
-        if gap:  # not at the top of a page
+        reserved = [0.0] * n  # height each column gives to the photo
+        if photo is not None:
+            caption, reserved[photo.column] = caption_lines(photo, width)
+        if gap:
             gap = max(gap, STYLES[region.blocks[0].style].space_before)
         i = 0
         while i < len(slots):
             space_left = CONTENT_BOTTOM - top - gap
-            photo = pending
-            reserved = [photo_room if photo and c == photo.column else 0.0 for c in range(n)]
             height = balanced_height(slots, i, reserved, space_left) if n > 1 else None
             if height is None and photo is not None and top > CONTENT_TOP:
-                top, gap = layout.new_page(), 0.0  # a region with a photo is not split
+                top, gap = layout.new_page(), 0.0
                 continue
             height = space_left if height is None else height
             columns = fill_columns(slots, i, [height - r for r in reserved])
@@ -961,19 +968,18 @@ def lay_out(sheet: Factsheet) -> Layout:
                 x = MARGIN_LEFT + c * (width + GUTTER)
                 y = top
                 with_photo = photo is not None and c == photo.column
-                if with_photo and photo.at_top:
+                if photo is not None and with_photo and photo.at_top:
                     layout.place_photo(photo, caption, x, y, width)
-                    y += photo_room
+                    y += reserved[c]
                 for k in column:
                     if slots[k].line is not None:
                         layout.place_line(x, y, slots[k], blocks[slots[k].block])
                     y += slots[k].height
-                if with_photo and not photo.at_top:
+                if photo is not None and with_photo and not photo.at_top:
                     y = top + height
-                    layout.place_photo(photo, caption, x, y - photo_room + PHOTO_GAP, width)
+                    layout.place_photo(photo, caption, x, y - reserved[c] + PHOTO_GAP, width)
                 depth = max(depth, y - top)
-            if photo is not None:
-                pending = None
+            photo, reserved = None, [0.0] * n
             i = columns[-1].stop
             top += depth
             gap = max(REGION_GAP, STYLES[region.blocks[-1].style].space_after)
@@ -998,8 +1004,10 @@ def draw_line(canvas: Canvas, placed: PlacedLine) -> None:
     canvas.setFillColor(style.colour)
     y = baseline(placed.top, style)
     x = placed.x + style.indent
-    if line.bullet and style.indent:
+    if line.bullet:
+        canvas.setFont(BULLET_FONT, style.size)
         canvas.drawString(placed.x + 1, y, BULLET)
+        canvas.setFont(style.font, style.size)
     spaces = line.text.count(" ")
     if line.justify and spaces:
         stretch = (line.width - line.natural_width) / spaces
@@ -1136,39 +1144,77 @@ def golden_blocks(sheet: Factsheet, layout: Layout) -> list[GoldBlock]:
 
 
 @dataclass(frozen=True)
-class Split:
-    """A line-end hyphen in the rendered PDF: where it is and what the word is."""
+class LineEndHyphen:
+    """A hyphen at the end of a rendered line: a split word's, or a word's own hyphen."""
 
     page: int
-    head: str
-    word: str
-    real_hyphen: bool  # a hyphen of the word itself (Jean-Claude), not a split
+    head: str  # the line's last word as printed ("organisa-")
+    word: str  # the whole word ("organisations", "Jean-Claude")
+    split: bool  # True: the hyphen only splits the word; False: it belongs to the word
+    across: str  # "" within a column, else "column break" or "page break"
 
 
-def line_end_hyphens(layout: Layout) -> list[Split]:
-    splits = []
-    for placed in layout.lines:
-        last = placed.line.text.rsplit(" ", 1)[-1]
+def line_end_hyphens(sheet: Factsheet, layout: Layout) -> list[LineEndHyphen]:
+    blocks = sheet.blocks
+    found = []
+    for n, placed in enumerate(layout.lines):
+        head = placed.line.text.rsplit(" ", 1)[-1]
+        if not head.endswith("-") or placed.block < 0:
+            continue
+        following = next(later for later in layout.lines[n + 1 :] if later.block == placed.block)
+        across = ""
+        if following.page != placed.page:
+            across = "page break"
+        elif following.x != placed.x:
+            across = "column break"
         if placed.line.split_word:
-            splits.append(Split(placed.page, last, placed.line.split_word, False))
-        elif last.endswith("-"):
-            splits.append(Split(placed.page, last, last, True))
-    return splits
+            word = placed.line.split_word.rstrip(".,;:")
+            found.append(LineEndHyphen(placed.page, head, word, True, across))
+        else:
+            tail = following.line.text.split(" ", 1)[0]
+            whole = next(w for w in blocks[placed.block].logical_text.split() if w.startswith(head))
+            word = whole if whole.startswith(head + tail.rstrip(".,;:")) else head + tail
+            found.append(LineEndHyphen(placed.page, head, word.rstrip(".,;:"), False, across))
+    return found
+
+
+def check_seed_layout(sheet: Factsheet, layout: Layout) -> None:
+    """The seed's PDF must show what the extractor is tested on: at least four words split
+    at a line end, and "Jean-" ending a line."""
+    hyphens = line_end_hyphens(sheet, layout)
+    splits = [h for h in hyphens if h.split]
+    if len(splits) < 4 or not any(h.head == "Jean-" and not h.split for h in hyphens):
+        raise SystemExit(f"{sheet.stem}: want >= 4 split words and 'Jean-' at a line end")
+
+
+def photo_places(sheet: Factsheet, layout: Layout) -> list[str]:
+    """Where each photo landed, in words, for the README."""
+    regions = [region for region in sheet.regions if region.photo is not None]
+    places = []
+    for region, placed in zip(regions, layout.photos, strict=True):
+        assert region.photo is not None
+        k, n = region.photo.column, region.columns
+        column = f"the {('left', 'right')[k]} column" if n == 2 else f"column {k + 1} of {n}"
+        edge = "top" if region.photo.at_top else "bottom"
+        size = f"{placed.width:.0f} x {placed.height:.0f} pt"
+        places.append(f"`{sheet.stem}.pdf`: page {placed.page}, {edge} of {column}, {size}")
+    return places
 
 
 def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
     out: list[str] = [
         "# Sample factsheets",
         "",
-        "Generated by `make_samples.py` — do not edit by hand. From the repository root:",
+        "Generated by `make_samples.py`; do not edit by hand. From the repository root:",
         "",
         "```",
         ".venv/bin/python samples/make_samples.py",
         "```",
         "",
-        "It renders the PDFs below with reportlab (invariant mode: two runs give byte-identical",
-        "files), writes their golden blocks to `tests/data/gold/blocks/<stem>.json` from the",
-        "same content it lays out, and rewrites this README.",
+        "It renders the three PDFs with reportlab in invariant mode (two runs give",
+        "byte-identical files), writes their golden blocks to",
+        "`tests/data/gold/blocks/<stem>.json` from the same content it lays out (it never",
+        "re-reads the PDFs), and rewrites this README.",
         "",
         "| File | Pages | What it is |",
         "|---|---|---|",
@@ -1177,74 +1223,89 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         out.append(f"| `{sheet.stem}.pdf` | {layout.pages} | {sheet.summary} |")
     out += [
         "",
-        "**Only `1902-factsheet-nato-eu-en.pdf` carries real NATO text** (the seed",
-        "`nato-eu-relations-2019-02.txt`, every word in order; its two no-break spaces are kept).",
-        "`2006-factsheet-nato-eu-en.pdf` and `1902-factsheet-operation-sea-guardian-en.pdf` are",
-        "**derived samples, not NATO publications**: the June 2020 edition is fictitious (its",
-        "changes are made up to exercise edition-to-edition diffs, and are not NATO's real 2020",
-        "text), and the Sea Guardian sheet is our own wording, built only from facts the",
-        "February 2019 text states. Their PDF metadata carries the keyword",
-        "“derived sample; not an official NATO publication”.",
+        "**Only `1902-factsheet-nato-eu-en.pdf` carries real NATO text**: the seed",
+        "`nato-eu-relations-2019-02.txt` (NATO factsheet “NATO – EU Relations”, February",
+        "2019), every word in the seed's order, its two no-break spaces included. Only the",
+        "photo caption moves: the seed has it last, the PDF has it beside the text it",
+        "illustrates.",
+        "",
+        "**`2006-factsheet-nato-eu-en.pdf` and `1902-factsheet-operation-sea-guardian-en.pdf`",
+        "are derived samples, not NATO publications.** The June 2020 edition is fictitious: the",
+        "February 2019 text with the made-up edits listed below, to exercise edition-to-edition",
+        "comparison; it is not NATO's real 2020 text. The Sea Guardian sheet is our own wording,",
+        "built only from facts that the February 2019 text states. The PDF metadata of both",
+        "carries the keyword “derived sample; not an official NATO publication”.",
         "",
         "## Layout",
         "",
-        "All three share a house style modelled on NATO factsheets: A4, a running header on",
-        "every page (“North Atlantic Treaty Organization” left, “www.nato.int/factsheets”",
-        "right, and a blue band with “Factsheet” and the edition's month), the page number",
-        "centred in the footer, a 24 pt bold title on page 1, a bold lead paragraph, bold",
-        "section headings, justified 9.5 pt Helvetica body text and a “•” bullet list with a",
-        "hanging indent. PDF metadata: Title (the factsheet's title), Author “NATO”, Subject",
-        "“Factsheet”.",
+        "All three share a house style modelled on NATO factsheets: A4 (595 x 842 pt); on every",
+        "page a running header in 8 pt (“North Atlantic Treaty Organization” left,",
+        "“www.nato.int/factsheets” right, then a blue band with “Factsheet” left and the",
+        "edition's month right) and the page number centred in the footer; a 24 pt bold title",
+        "on page 1 only; a bold lead paragraph; 11 pt bold section headings; 9.5 pt Helvetica",
+        "body text on a 12 pt leading, justified; a “•” bullet list with a hanging indent;",
+        "standard PDF fonts (Helvetica family; the bullet glyph in reportlab's own Bitstream",
+        "Vera so that it extracts as “•”). PDF metadata: Title (the factsheet's title), Author",
+        "“NATO”, Subject “Factsheet”.",
         "",
-        "- The NATO – EU Relations sheets follow the seed's line lengths: full-width regions, and",
-        "  two-column regions (gutter 20 pt) for “A new framework for cooperation” and for the",
-        "  cyber defence / military mobility / hybrid threats paragraphs. The photo (a drawn",
-        "  stand-in, grey) and its italic caption sit at the bottom of the right column of that",
-        "  second two-column region, beside the left column's text, so a naive extraction",
-        "  interleaves caption lines with body lines. The reading order puts the caption after",
-        "  the right column's text.",
-        "- The Sea Guardian sheet has a full-width lead and a three-column region, the photo and",
-        "  caption at the top of the third column.",
-        "- Narrow columns are hyphenated with pyphen (`en_GB`); “Jean-Claude” is forced to break",
-        "  after its own hyphen, as in the seed.",
+        "- NATO – EU Relations (both editions): regions follow the seed's line lengths, full",
+        f"  width or two columns (gutter {GUTTER:.0f} pt). Two-column: “A new framework for",
+        "  cooperation” (heading at the top of the left column) and the cyber defence /",
+        "  military mobility / hybrid threats paragraphs. The photo (a drawn grey stand-in) and",
+        "  its 8 pt italic caption sit in the right column of that second region, beside the",
+        "  left column's text, so a naive extraction interleaves caption lines with body lines;",
+        "  the text of the right column continues below the caption. Reading order: left",
+        "  column, then the caption, then the rest of the right column.",
+        *(f"  - {place}" for sheet, layout in results[:2] for place in photo_places(sheet, layout)),
+        "- Operation Sea Guardian: full-width lead, a three-column region set ragged right",
+        "  (bullet list in the middle column, photo and caption at the top of the third",
+        "  column), then a full-width closing section.",
+        *(f"  - {place}" for place in photo_places(*results[2])),
+        "- Narrow columns are hyphenated with pyphen (`en_GB`) by a total-fit line breaker.",
+        "  “Jean-Claude” is forced to break after its own hyphen (“Jean-” / “Claude Juncker”),",
+        "  as in the seed; that manual break leaves its line ragged.",
         "",
-        "Line-end hyphens in this build (split = the hyphen only splits the word; real = the",
-        "hyphen belongs to the word):",
+        "Hyphens at line ends in this build (split: the hyphen only splits the word and is not",
+        "in the golden text; real: the hyphen is the word's own and is kept):",
         "",
-        "| File | Page | Line ends with | Word | Hyphen |",
-        "|---|---|---|---|---|",
+        "| File | Page | Line ends with | Word | Hyphen | Across |",
+        "|---|---|---|---|---|---|",
     ]
     for sheet, layout in results:
-        for split in line_end_hyphens(layout):
-            kind = "real" if split.real_hyphen else "split"
-            out.append(f"| `{sheet.stem}.pdf` | {split.page} | {split.head} | {split.word} | {kind} |")
+        for h in line_end_hyphens(sheet, layout):
+            kind = "split" if h.split else "real"
+            out.append(
+                f"| `{sheet.stem}.pdf` | {h.page} | {h.head} | {h.word} | {kind} "
+                f"| {h.across or '—'} |"
+            )
     out += [
         "",
         "## Golden blocks",
         "",
         "`tests/data/gold/blocks/<stem>.json` lists each PDF's blocks in reading order (in a",
-        "multi-column region: each column top to bottom, left to right) as",
-        '`{"page", "kind", "text"}`, `kind` one of title, heading, paragraph, list_item, caption,',
-        "header, footer. Text is logical: hyphens that only split a word at a line end are",
-        "removed, real hyphens kept, a paragraph continued in the next column or on the next",
-        "page is one block on the page where it starts, list items come without the bullet,",
-        "whitespace (no-break spaces included) is collapsed to single spaces. Each page starts",
-        "with its four header blocks and ends with its footer (the page number).",
+        "multi-column region: each column top to bottom, left to right; a photo's caption",
+        'where it stands in its column) as `{"page", "kind", "text"}`, `kind` one of',
+        "title, heading, paragraph, list_item, caption, header, footer. The text is logical:",
+        "hyphens that only split a word at a line end are removed, real hyphens kept",
+        "(“Jean-Claude”); a paragraph continued in the next column or on the next page is one",
+        "block, on the page where it starts; list items come without the bullet; whitespace",
+        "(no-break spaces included) is collapsed to single spaces. Each page starts with four",
+        "header blocks (“North Atlantic Treaty Organization”, “www.nato.int/factsheets”,",
+        "“Factsheet”, the edition's month) and ends with a footer block (the page number).",
         "",
         "## Edits of the June 2020 edition (derived)",
         "",
         "`2006-factsheet-nato-eu-en.pdf` is `1902-factsheet-nato-eu-en.pdf` with exactly these",
-        "edits, and no others; the text is then re-laid out.",
+        "edits and no others (header date “June 2020”); the text is then laid out again.",
         "",
         "| # | Section | Before | After | Kind |",
         "|---|---|---|---|---|",
     ]
     for edit in EDITS_2006:
-        before = f"“{edit.before}”" if edit.before else f"— (after “{edit.anchor} …”)"
-        after = f"“{edit.after}”" if edit.after else "— (removed)"
-        out.append(
-            f"| {edit.number} | {edit.section} | {before} | {after} | {', '.join(edit.kinds)} |"
-        )
+        before = f"“{edit.before}”" if edit.before else f"— (new paragraph after “{edit.anchor} …”)"
+        after = f"“{edit.after}”" if edit.after else "— (paragraph removed)"
+        kinds = ", ".join(edit.kinds)
+        out.append(f"| {edit.number} | {edit.section} | {before} | {after} | {kinds} |")
     out.append("")
     return "\n".join(out)
 
@@ -1254,6 +1315,8 @@ def main() -> None:
     results: list[tuple[Factsheet, Layout]] = []
     for sheet in FACTSHEETS:
         layout = lay_out(sheet)
+        if sheet is NATO_EU_2019:
+            check_seed_layout(sheet, layout)
         render(sheet, layout, SAMPLES_DIR / f"{sheet.stem}.pdf")
         gold = [block.as_json() for block in golden_blocks(sheet, layout)]
         (GOLD_DIR / f"{sheet.stem}.json").write_text(

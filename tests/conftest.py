@@ -1,0 +1,48 @@
+"""Shared fixtures: the sample factsheets, the real spaCy pipeline, Prefect's test harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import flows  # noqa: F401  (sets Prefect's environment defaults before prefect is imported)
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+GOLD_BLOCKS = DATA / "gold" / "blocks"
+
+NATO_EU_2019 = SAMPLES / "1902-factsheet-nato-eu-en.pdf"
+NATO_EU_2020 = SAMPLES / "2006-factsheet-nato-eu-en.pdf"
+SEA_GUARDIAN = SAMPLES / "1902-factsheet-operation-sea-guardian-en.pdf"
+SAMPLE_PDFS = (NATO_EU_2019, NATO_EU_2020, SEA_GUARDIAN)
+
+
+def gold_blocks(pdf: Path) -> list[dict]:
+    return json.loads((GOLD_BLOCKS / f"{pdf.stem}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from extractors.nlp import DEFAULT_MODEL, load_nlp
+
+    return load_nlp(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def extracted():
+    """The three samples, extracted once per session, by file name."""
+    from extractors.document import extract_document
+
+    return {p.name: extract_document(p) for p in SAMPLE_PDFS}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API (SQLite in a temp folder) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,117 @@
+"""Layout extraction on the sample factsheets: reading order, block kinds, headers, captions."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from extractors.layout import LayoutSettings
+
+from .conftest import NATO_EU_2019, SAMPLE_PDFS, gold_blocks
+
+BODY = ("title", "heading", "paragraph", "list_item")
+CAPTION = "Navy officers from NATO Operation Sea Guardian and the EU Operation Sophia work together regularly in the Mediterranean Sea."
+
+
+def _blocks(extracted, pdf):
+    return extracted[pdf.name].blocks
+
+
+@pytest.mark.parametrize("pdf", SAMPLE_PDFS, ids=lambda p: p.stem)
+def test_blocks_match_gold_exactly(extracted, pdf):
+    ours = [(b.page, b.kind, b.text) for b in _blocks(extracted, pdf)]
+    gold = [(g["page"], g["kind"], g["text"]) for g in gold_blocks(pdf)]
+    assert ours == gold
+
+
+@pytest.mark.parametrize("pdf", SAMPLE_PDFS, ids=lambda p: p.stem)
+def test_body_text_similarity_to_gold(extracted, pdf):
+    ours = " ".join(b.text for b in _blocks(extracted, pdf) if b.kind in BODY).split()
+    gold = " ".join(g["text"] for g in gold_blocks(pdf) if g["kind"] in BODY).split()
+    assert difflib.SequenceMatcher(None, gold, ours, autojunk=False).ratio() >= 0.99
+
+
+def test_caption_is_its_own_block_and_not_in_any_paragraph(extracted):
+    blocks = _blocks(extracted, NATO_EU_2019)
+    captions = [b for b in blocks if b.kind == "caption"]
+    assert [c.text for c in captions] == [CAPTION]
+    assert captions[0].page == 2
+    for b in blocks:
+        if b.kind != "caption":
+            assert "Navy officers" not in b.text
+
+
+def test_running_header_and_footer_are_kept_out_of_body(extracted):
+    blocks = _blocks(extracted, NATO_EU_2019)
+    for page in (1, 2):
+        headers = [b.text for b in blocks if b.page == page and b.kind == "header"]
+        assert headers == ["North Atlantic Treaty Organization", "www.nato.int/factsheets", "Factsheet", "February 2019"]
+        assert [b.text for b in blocks if b.page == page and b.kind == "footer"] == [str(page)]
+    body = " ".join(b.text for b in blocks if b.kind in BODY + ("caption",))
+    assert "www.nato.int" not in body
+    assert "North Atlantic Treaty Organization" not in body
+
+
+def test_title_and_headings(extracted):
+    blocks = _blocks(extracted, NATO_EU_2019)
+    assert [b.text for b in blocks if b.kind == "title"] == ["NATO – EU Relations"]
+    assert [b.text for b in blocks if b.kind == "heading"] == [
+        "A new framework for cooperation",
+        "Results and way forward",
+        "Working together in the field",
+        "Other areas of cooperation",
+    ]
+
+
+def test_sections_follow_headings(extracted):
+    blocks = _blocks(extracted, NATO_EU_2019)
+    kfor = next(b for b in blocks if "KFOR" in b.text)
+    assert kfor.section == "Working together in the field"
+    intro = next(b for b in blocks if b.text.startswith("NATO and the European Union (EU) are essential"))
+    assert intro.section is None
+
+
+def test_list_items_one_block_each_without_bullet(extracted):
+    items = [b.text for b in _blocks(extracted, NATO_EU_2019) if b.kind == "list_item"]
+    assert len(items) == 8
+    assert items[0] == "Measures to bolster resilience to hybrid threats, ranging from disinformation campaigns to crises."
+    assert items[2] == (
+        "Cooperation on military mobility in order to ensure that NATO forces can cross borders faster and more "
+        "easily, when needed."
+    )
+    assert not any(t[0] in "•\ufffd" for t in items)
+
+
+def test_paragraph_continued_in_next_column_is_one_block(extracted):
+    blocks = _blocks(extracted, NATO_EU_2019)
+    para = [b for b in blocks if "took their relationship to a higher level" in b.text]
+    assert len(para) == 1
+    assert "Jean-Claude Juncker pledged to boost cooperation" in para[0].text
+    assert para[0].text.endswith("signed in the margins of the NATO Summit in July 2018.")
+
+
+def test_line_end_hyphens_removed_only_where_they_split_a_word(extracted):
+    text = " ".join(b.text for b in _blocks(extracted, NATO_EU_2019))
+    assert "Jean-Claude Juncker" in text
+    assert "JeanClaude" not in text
+    assert "tanker–transport" in text
+    for word in ("organisations", "cooperation", "requirements", "coordinated"):
+        assert word in text
+    # no fragment of a split word is left behind
+    assert not any(w.endswith("-") for w in text.split())
+
+
+def test_boxes_are_on_the_page(extracted):
+    for b in _blocks(extracted, NATO_EU_2019):
+        assert 0 <= b.bbox.x0 < b.bbox.x1 <= 595.3
+        assert 0 <= b.bbox.top < b.bbox.bottom <= 841.9
+
+
+def test_layout_settings_resolve_and_reject_bad_values():
+    assert LayoutSettings.resolve(None) == LayoutSettings()
+    assert LayoutSettings.resolve({"margin_band": 0.2}).margin_band == 0.2
+    with pytest.raises(ValueError, match="unknown layout settings"):
+        LayoutSettings.resolve({"margn_band": 0.2})
+    with pytest.raises(ValueError, match="margin_band"):
+        LayoutSettings(margin_band=0.7)
