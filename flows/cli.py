@@ -39,8 +39,11 @@ def ingest(
     from flows.settings import Settings
     from flows.steps import UsageError
 
+    from flows.steps import discover
+
     settings = Settings() if model is None else Settings(model=model)
     try:
+        discover(paths)  # a wrong path is a usage error, before any flow run starts
         result = ingest_flow(paths=[str(p) for p in paths], out=str(out), settings=settings, force=force)
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -2,7 +2,7 @@
 
 Three kinds of rows, all in the ``changes`` table:
 
-- ``level="block"``: body blocks (headings, paragraphs, list items, captions) aligned across
+- ``level="block"`` (``canonical`` holds the section the block is in): body blocks (headings, paragraphs, list items, captions) aligned across
   the two editions by content; identical text is unchanged wherever it moved, the most similar
   remaining pairs (similarity ≥ ``BLOCK_MATCH``) are ``changed`` with a word-level diff, the
   rest ``added`` or ``removed``;
@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -68,10 +67,10 @@ def word_diff(a: str, b: str) -> tuple[str, str]:
     return " ".join(before), " ".join(after)
 
 
-def align_blocks(a: list[tuple[int, str, str]], b: list[tuple[int, str, str]]) -> tuple[list[tuple[int, int, float]], list[int], list[int]]:
+def align_blocks(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> tuple[list[tuple[int, int, float]], list[int], list[int]]:
     """Pairs (i, j, similarity) of aligned blocks, and the unmatched indices of ``a`` and ``b``.
 
-    Items are ``(block_id, kind, text)``. Exact matches pair first (so moved text is not
+    Items are ``(block_id, kind, text, ...)``. Exact matches pair first (so moved text is not
     reported), then the most similar pairs of the same kind.
     """
     pairs: list[tuple[int, int, float]] = []
@@ -142,8 +141,8 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
     rows: list[dict[str, Any]] = []
     ba = blocks[(blocks.doc_id == a.doc_id) & blocks.kind.isin(BODY_KINDS)].sort_values("block_id")
     bb = blocks[(blocks.doc_id == b.doc_id) & blocks.kind.isin(BODY_KINDS)].sort_values("block_id")
-    la = list(zip(ba.block_id, ba.kind, ba.text))
-    lb = list(zip(bb.block_id, bb.kind, bb.text))
+    la = list(zip(ba.block_id, ba.kind, ba.text, ba.section.where(ba.section.notna(), None)))
+    lb = list(zip(bb.block_id, bb.kind, bb.text, bb.section.where(bb.section.notna(), None)))
     pairs, only_a, only_b = align_blocks(la, lb)
 
     ea = entities[entities.doc_id == a.doc_id]
@@ -153,7 +152,7 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
     for i, j, sim in pairs:
         if sim < 1.0:
             before, after = word_diff(la[i][2], lb[j][2])
-            rows.append(_change_row(series, a, b, "changed", "block", la[i][1], None, before, after, round(sim, 4)))
+            rows.append(_change_row(series, a, b, "changed", "block", la[i][1], lb[j][3], before, after, round(sim, 4)))
         # Facts with a new value inside aligned blocks.
         xa = ea[ea.block_id == la[i][0]]
         xb = eb[eb.block_id == lb[j][0]]
@@ -181,9 +180,9 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
                     changed_facts.add((label, match.canonical))
 
     for i in only_a:
-        rows.append(_change_row(series, a, b, "removed", "block", la[i][1], None, la[i][2], None, 0.0))
+        rows.append(_change_row(series, a, b, "removed", "block", la[i][1], la[i][3], la[i][2], None, None))
     for j in only_b:
-        rows.append(_change_row(series, a, b, "added", "block", lb[j][1], None, None, lb[j][2], 0.0))
+        rows.append(_change_row(series, a, b, "added", "block", lb[j][1], lb[j][3], None, lb[j][2], None))
 
     keys_a, text_a = _entity_keys(ea)
     keys_b, text_b = _entity_keys(eb)

@@ -46,3 +46,11 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def store():
+    """The five tables for the three samples, built with the plain pipeline functions."""
+    from flows.steps import merge_results, process_document
+
+    return merge_results({}, [process_document(p) for p in SAMPLE_PDFS])

@@ -1,0 +1,77 @@
+"""The Prefect flow end to end, on a temporary Prefect API (prefect_test_harness)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from flows.ingest import ingest
+from flows.settings import Settings
+from flows.steps import UsageError
+
+from .conftest import SAMPLES
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory):
+    """The samples plus two inputs that are not PDFs at all."""
+    folder = tmp_path_factory.mktemp("inbox")
+    for pdf in SAMPLES.glob("*.pdf"):
+        shutil.copy(pdf, folder / pdf.name)
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "photo.pdf").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(inbox, tmp_path_factory):
+    out = tmp_path_factory.mktemp("store")
+    result = ingest(paths=[str(inbox)], out=str(out), settings=Settings())
+    return result, out
+
+
+def test_flow_writes_all_tables_and_reports_failures(first_run):
+    result, out = first_run
+    assert (result["processed"], result["failed"], result["skipped"]) == (3, 2, 0)
+    for name in ("documents", "blocks", "entities", "changes", "failures"):
+        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
+    docs = pd.read_parquet(out / "documents.parquet")
+    assert sorted(docs.source) == ["1902-factsheet-nato-eu-en.pdf", "1902-factsheet-operation-sea-guardian-en.pdf", "2006-factsheet-nato-eu-en.pdf"]
+    fails = pd.read_parquet(out / "failures.parquet").set_index("source")
+    assert fails.loc["empty.pdf", "stage"] == "read"
+    assert "is empty" in fails.loc["empty.pdf", "message"]
+    assert fails.loc["photo.pdf", "error"] == "UnreadablePDFError"
+    assert "PNG image" in fails.loc["photo.pdf", "message"]
+
+
+def test_flow_output_has_the_concrete_content(first_run):
+    _, out = first_run
+    blocks = pd.read_parquet(out / "blocks.parquet")
+    captions = blocks[blocks.kind == "caption"]
+    assert captions.text.str.startswith("Navy officers from NATO Operation Sea Guardian").sum() == 3
+    ents = pd.read_parquet(out / "entities.parquet")
+    eda = ents[(ents.text == "EDA")]
+    assert set(eda.canonical) == {"European Defence Agency"} and set(eda.label) == {"ORG"}
+    assert len(set(eda.entity_id)) == 1
+    eur = ents[ents.unit == "EUR"]  # one in each NATO-EU edition
+    assert list(eur.value) == [2000000.0, 2000000.0] and list(eur.text) == ["2 million EUR"] * 2
+    assert "Jean-Claude Juncker" in set(ents[ents.label == "PERSON"].canonical)
+    changes = pd.read_parquet(out / "changes.parquet")
+    assert ("AMOUNT", "measures") in set(zip(changes.label, changes.canonical))
+
+
+def test_second_run_is_a_no_op_and_rewrites_nothing(first_run):
+    _, out = first_run
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    result = ingest(paths=[str(SAMPLES)], out=str(out), settings=Settings())
+    assert (result["processed"], result["failed"], result["skipped"]) == (0, 0, 3)
+    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == before
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        ingest(paths=[str(tmp_path / "nope")], out=str(tmp_path / "out"))
