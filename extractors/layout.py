@@ -181,12 +181,19 @@ def words_of_page(page: Any, number: int) -> PageWords:
     raw = page.extract_words(
         extra_attrs=["fontname", "size"], keep_blank_chars=False, use_text_flow=False, x_tolerance=1.5
     )
-    words = []
+    words: list[Word] = []
     for w in raw:
         text = _UNKNOWN_GLYPH.sub("\ufffd", clean_text(w["text"])).strip()
         if not text:
             continue
-        words.append(Word(text, float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]), float(w["size"]), w["fontname"]))
+        word = Word(text, float(w["x0"]), float(w["x1"]), float(w["top"]), float(w["bottom"]), float(w["size"]), w["fontname"])
+        prev = words[-1] if words else None
+        # Pieces of one word that touch: a change of font inside the word, or a soft hyphen
+        # that the PDF maps to a space of no width (Chromium does).
+        if prev is not None and abs(prev.bottom - word.bottom) < 0.5 and -0.5 < word.x0 - prev.x1 < 0.5:
+            words[-1] = Word(prev.text + text, prev.x0, word.x1, min(prev.top, word.top), max(prev.bottom, word.bottom), prev.size, prev.fontname)
+            continue
+        words.append(word)
     figures = [BBox(float(i["x0"]), float(i["top"]), float(i["x1"]), float(i["bottom"])) for i in page.images]
     for r in page.rects:
         if r.get("fill") and (r["x1"] - r["x0"]) > 40 and (r["bottom"] - r["top"]) > 40:
@@ -444,23 +451,65 @@ def usual_row_gap(rows: Sequence[Sequence[Word]], body_size: float) -> float:
     return gaps.most_common(1)[0][0] if gaps else 0.25 * body_size
 
 
-def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float) -> tuple[float, float]:
-    """The gutter's region without one-sided lines that only follow (or lead) it after a
-    paragraph gap beyond the other column's extent, such as a full-width lead-in line."""
+def _runs(lines: list[tuple[float, float, float]], para_gap: float) -> list[list[tuple[float, float, float]]]:
+    """Lines (top, bottom, x-extent edge) grouped into runs at line spacing."""
+    runs: list[list[tuple[float, float, float]]] = []
+    for line in lines:
+        if runs and line[0] - runs[-1][-1][1] <= para_gap:
+            runs[-1].append(line)
+        else:
+            runs.append([line])
+    return runs
+
+
+def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_size: float) -> tuple[float, float]:
+    """The gutter's region, without one-sided lines beyond the other column's end that are
+    not column text: a full-width lead-in line ("These include:") after the region is a single
+    short line; a column that runs on after a paragraph break has several lines or lines that
+    reach the column's edge."""
     inside = [r for r in rows if gutter.top - 0.5 <= _row_box(r)[0] and _row_box(r)[1] <= gutter.bottom + 0.5
               and not any(w.x0 < gutter.x < w.x1 for w in r)]
-    left = sorted(_row_box([w for w in r if w.x1 <= gutter.x]) for r in inside if r[0].x1 <= gutter.x)
-    right = sorted(_row_box([w for w in r if w.x0 >= gutter.x]) for r in inside if r[-1].x0 >= gutter.x)
+    x = gutter.x
+    left = sorted((*_row_box(ws), max(w.x1 for w in ws)) for r in inside for ws in [[w for w in r if w.x1 <= x]] if ws)
+    right = sorted((*_row_box(ws), min(w.x0 for w in ws)) for r in inside for ws in [[w for w in r if w.x0 >= x]] if ws)
     top = max(left[0][0], right[0][0])
     bottom = min(left[-1][1], right[-1][1])
-    for side in (left, right):
-        # Extend down (and up) while the side's lines follow at line spacing.
-        for t, b in side:
-            if b > bottom and t - bottom <= para_gap:
-                bottom = b
-        for t, b in reversed(side):
-            if t < top and top - b <= para_gap:
-                top = t
+    left_edge = max(e for _, _, e in left)
+    right_edge = min(e for _, _, e in right)
+
+    crossing_tops = [_row_box(r)[0] for r in rows if any(w.x0 < x < w.x1 for w in r)]
+    crossing_bottoms = [_row_box(r)[1] for r in rows if any(w.x0 < x < w.x1 for w in r)]
+
+    def column_like(run: list[tuple[float, float, float]], is_left: bool) -> bool:
+        """A run wrapped at the column's edge is column text; full-width text would run on."""
+        def reaches(line: tuple[float, float, float]) -> bool:
+            return line[2] >= left_edge - body_size if is_left else line[2] <= right_edge + body_size
+
+        # Lines ordered top to bottom, so "all but the last" are lines that wrapped.
+        ordered = sorted(run, key=lambda ln: abs(ln[0]))
+        if len(ordered) >= 2 and any(reaches(ln) for ln in ordered[:-1]):
+            return True
+        if len(ordered) == 1 and reaches(ordered[0]):
+            # A single line right before (or after) full-width text leads into it.
+            t, b = sorted((abs(run[0][0]), abs(run[0][1])))
+            near = 2 * para_gap + body_size
+            return not any(0 <= ct - b <= near for ct in crossing_tops) and not any(0 <= t - cb <= near for cb in crossing_bottoms)
+        return False
+
+    for side, is_left in ((left, True), (right, False)):
+        below = [ln for ln in side if ln[1] > bottom]
+        for run in _runs(below, para_gap):
+            if run[0][0] - bottom <= para_gap or column_like(run, is_left):
+                bottom = run[-1][1]
+            else:
+                break
+        above = [(-b, -t, e) for t, b, e in reversed([ln for ln in side if ln[0] < top])]
+        for run in _runs(above, para_gap):
+            # mirrored: run[0] is the line nearest the region
+            if run[0][0] - (-top) <= para_gap or column_like(run, is_left):
+                top = -run[-1][1]
+            else:
+                break
     return top, bottom
 
 
@@ -472,7 +521,7 @@ def order_lines(
         return [], 0
     para_gap = usual_row_gap(rows, body_size) + settings.paragraph_gap_em * body_size
     gutters = find_gutters(rows, body_size, settings)
-    trimmed = [_trim(rows, g, para_gap) for g in gutters]
+    trimmed = [_trim(rows, g, para_gap, body_size) for g in gutters]
     # Gutters that run side by side (three columns) share one region: a column that starts
     # lower (under a photo) still belongs to the region, as far as its white strip allows.
     extents = []

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import json
 
 import pytest
 
+from extractors.document import extract_document
 from extractors.layout import LayoutSettings
+
+from . import eval_extract
 
 from .conftest import NATO_EU_2019, SAMPLE_PDFS, gold_blocks
 
@@ -18,11 +22,30 @@ def _blocks(extracted, pdf):
     return extracted[pdf.name].blocks
 
 
-@pytest.mark.parametrize("pdf", SAMPLE_PDFS, ids=lambda p: p.stem)
-def test_blocks_match_gold_exactly(extracted, pdf):
-    ours = [(b.page, b.kind, b.text) for b in _blocks(extracted, pdf)]
-    gold = [(g["page"], g["kind"], g["text"]) for g in gold_blocks(pdf)]
-    assert ours == gold
+DEV_SET = eval_extract.dev_set()
+
+
+def test_dev_set_has_three_producers():
+    names = [pdf.name for pdf, _ in DEV_SET]
+    assert len(names) == 7
+    assert sum("chromium" in n for n in names) == 2 and sum("libreoffice" in n for n in names) == 2
+
+
+@pytest.mark.parametrize(("pdf", "gold"), DEV_SET, ids=lambda v: getattr(v, "name", ""))
+def test_blocks_match_gold_exactly(pdf, gold):
+    """Every producer's PDF gives exactly the golden blocks: page, kind and text, in order."""
+    ours = [(b.page, b.kind, b.text) for b in extract_document(pdf).blocks]
+    expected = [(g["page"], g["kind"], g["text"]) for g in json.loads(gold.read_text(encoding="utf-8"))]
+    assert ours == expected
+
+
+@pytest.mark.parametrize(("pdf", "gold"), DEV_SET, ids=lambda v: getattr(v, "name", ""))
+def test_eval_targets(pdf, gold):
+    score = eval_extract.score(pdf, gold)
+    assert score.similarity >= 0.99
+    assert (score.margin_leak, score.caption_leak, score.bad_words) == (0, 0, [])
+    assert score.captions_found == score.captions_total >= 1
+    assert score.meta_ok, score.meta_note
 
 
 @pytest.mark.parametrize("pdf", SAMPLE_PDFS, ids=lambda p: p.stem)

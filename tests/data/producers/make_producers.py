@@ -195,6 +195,10 @@ def soft_hyphenate(text: str) -> str:
     Chromium's ``hyphens: auto`` needs a hyphenation dictionary that the Linux build downloads
     at run time; without it the browser still breaks at soft hyphens (and draws a hyphen).
     Acronyms, words with digits and words with an apostrophe or a hyphen are left alone.
+
+    Chromium 156 writes every soft hyphen, broken or not, into the PDF as a space glyph with no
+    advance (it overlaps the next letter): pdfplumber reads "cooper a tion" for "cooperation",
+    and a line-end break as "Min ‐" (a space, then U+2010) + "isterial".
     """
     import pyphen
 
@@ -210,7 +214,7 @@ def soft_hyphenate(text: str) -> str:
 
 
 def _html_block(b: Block, hyphenate: bool) -> str:
-    text = soft_hyphenate(b.text) if hyphenate else b.text
+    text = soft_hyphenate(b.text) if hyphenate and b.kind != "heading" else b.text
     text = html.escape(text, quote=False)
     if b.kind == "title":
         return f"<h1>{text}</h1>"
@@ -425,10 +429,6 @@ FODT_STYLES = f"""
     <style:columns fo:column-count="2" fo:column-gap="{COLUMN_GAP_CM}cm"/>
    </style:section-properties>
   </style:style>
-  <style:style style:name="PhotoBox" style:family="graphic">
-   <style:graphic-properties style:wrap="none" style:vertical-pos="top" style:vertical-rel="baseline"
-     fo:padding="0cm" fo:border="none" fo:margin-left="0cm" fo:margin-right="0cm" fo:margin-top="0cm" fo:margin-bottom="0cm"/>
-  </style:style>
   <style:style style:name="PhotoImage" style:family="graphic">
    <style:graphic-properties style:vertical-pos="top" style:vertical-rel="baseline" fo:padding="0cm"
      fo:border="0.75pt solid #8a8f96"/>
@@ -493,7 +493,7 @@ def build_fodt(sheet: Factsheet) -> str:
             sections += 1
             body.append(f'<text:section text:style-name="TwoColumns" text:name="Columns{sections}">')
         in_list = False
-        for i, b in enumerate(region.blocks):
+        for b in region.blocks:
             if b.kind == "list_item" and not in_list:
                 body.append('<text:list text:style-name="Bullets">')
                 in_list = True
@@ -590,9 +590,11 @@ def gold_for_pdf(sheet: Factsheet, pdf_path: Path) -> list[dict]:
     stream: list[str] = []  # normalized body characters in content-stream order
     page_of: list[int] = []
     per_page_running: dict[int, list[tuple[str, str]]] = {}
+    page_texts: dict[int, str] = {}
     with pdfplumber.open(pdf_path) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             text = page.extract_text() or ""
+            page_texts[number] = norm(text)
             lines = [" ".join(line.split()) for line in text.splitlines()]
             words = page.extract_words()
             # The running header ends with the bar ("Factsheet ... February 2019"); the folio is
@@ -656,6 +658,12 @@ def gold_for_pdf(sheet: Factsheet, pdf_path: Path) -> list[dict]:
         pos += len(norm(b.text))
     if pages != sorted(pages):
         raise SystemExit(f"{pdf_path.name}: blocks are not in page order: {pages}")
+    # Cross-check with pdfplumber's own reading of each page: the first words of every block
+    # are on the page it is assigned to (letters and digits compared: columns share text lines).
+    for b, number in zip(sheet.body, pages):
+        head = norm(" ".join(b.text.split()[:3]))
+        if head not in page_texts[number]:
+            raise SystemExit(f"{pdf_path.name}: {b.text[:40]!r} is not on page {number} by extract_text()")
     out: list[dict] = []
     for number in sorted(per_page_running):
         out += [{"page": number, "kind": k, "text": t} for k, t in per_page_running[number] if k == "header"]
