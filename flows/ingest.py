@@ -1,77 +1,141 @@
 """The ingest flow: factsheet PDFs in, the five tables out.
 
-Tasks are thin wrappers around ``flows.steps``; the flow orchestrates them in plain Python.
+Tasks are thin wrappers around ``flows.steps``; the flow orchestrates them in plain Python:
+lock the store, find what is new, process it in batches (each document in a worker process
+with a time and memory limit), merge, write the new set of tables atomically, publish a
+summary artifact.
 """
 
 from __future__ import annotations
 
+import math
+import multiprocessing as mp
+import os
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
-from extractors import PIPELINE_VERSION
 from extractors.pdf import file_digest
-from outputs.writers import read_table, write_tables
-from schemas.tables import TABLES
+from outputs.store import Store
 
 from . import steps
 from .settings import Settings
+from .sources import fetch_sources
+
+#: Documents per task: enough to amortise Prefect's per-task cost, small enough to spread work.
+MAX_BATCH = 8
 
 
-@task(name="process-document", cache_policy=NO_CACHE)
-def process_document(path: str, settings: Settings) -> steps.DocumentResult:
-    return steps.process_document(path, settings)
+def plan_batches(paths: list[str], workers: int) -> list[list[str]]:
+    """Split ``paths`` into batches, at least ``4 × workers`` of them when there are enough."""
+    if not paths:
+        return []
+    size = max(1, min(MAX_BATCH, math.ceil(len(paths) / (4 * workers))))
+    return [paths[i : i + size] for i in range(0, len(paths), size)]
 
 
-@task(name="write-tables", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def write(out_dir: str, tables: dict[str, Any]) -> list[str]:
-    return [str(p) for p in write_tables(Path(out_dir), tables).values()]
+@task(name="process-batch", cache_policy=NO_CACHE)
+def process_batch(paths: list[str], settings: Settings) -> list[steps.DocumentResult]:
+    """Process documents; each in a worker process with limits unless ``settings.isolate`` is off
+    (or this process may not start children, as in a daemonic Dask worker)."""
+    if settings.isolate and not mp.current_process().daemon:
+        from .workers import pool_for
+
+        pool = pool_for(settings)
+        return [pool.run(p) for p in paths]
+    return [steps.process_document(p, settings) for p in paths]
 
 
-@flow(name="ingest-factsheets", log_prints=False)
-def ingest(paths: list[str], out: str = "out", settings: Settings | None = None, force: bool = False) -> dict[str, Any]:
-    """Process every PDF under ``paths`` not yet in the store at ``out`` and update the tables.
+@flow(name="ingest-factsheets", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))
+def ingest(
+    paths: list[str],
+    out: str = "out",
+    settings: Settings | None = None,
+    force: bool = False,
+    urls: list[str] | None = None,
+    index_urls: list[str] | None = None,
+) -> dict[str, Any]:
+    """Process every PDF under ``paths`` (and fetched from ``urls`` / ``index_urls``) that the
+    store at ``out`` does not hold yet, and update the tables.
 
-    A document already in the store (same bytes, same pipeline version) is skipped unless
-    ``force``; when nothing is new, no file is rewritten.
+    A document already processed with the same cache key (pipeline version, model, layout
+    settings) is skipped unless ``force``; the same bytes under a new name are recorded as an
+    alias, not processed again; when nothing changed, no file is rewritten.
     """
     logger = get_run_logger()
     settings = settings or Settings()
-    out_dir = Path(out)
-    files = steps.discover(paths)
-    existing = {name: read_table(out_dir, name) for name in TABLES}
-    known = set(existing["documents"].loc[existing["documents"]["pipeline_version"] == PIPELINE_VERSION, "doc_id"])
-    todo = files if force else [f for f in files if file_digest(f) not in known]
-    logger.info("%d PDF(s) found, %d to process, %d already in %s", len(files), len(todo), len(files) - len(todo), out_dir)
-    results: list[steps.DocumentResult] = []
-    futures = process_document.map([str(f) for f in todo], settings=unmapped(settings))
-    failed = 0
-    for i, fut in enumerate(futures, start=1):
-        r = fut.result()
-        results.append(r)
-        if r.ok:
-            logger.info("[%d/%d] %s: %d blocks, %d entities (failures so far: %d)", i, len(todo), r.source, len(r.blocks), len(r.entities), failed)
-        else:
+    store = Store(out)
+    with store.lock(settings.lock_timeout_s):
+        files = [str(p) for p in steps.discover(paths)]
+        fetch_failures: list[dict[str, Any]] = []
+        if urls or index_urls:
+            fetched, fetch_failures = fetch_sources(urls or [], index_urls or [], Path(out) / "downloads", settings)
+            files += [str(p) for p in fetched]
+        manifest = store.manifest()
+        key = settings.cache_key
+        names: dict[str, list[str]] = {}  # digest → file names seen in this run
+        todo: list[str] = []
+        for f in files:
+            digest = file_digest(Path(f))
+            if digest in names:  # the same bytes twice in this run: processed once
+                names[digest].append(Path(f).name)
+                continue
+            names[digest] = [Path(f).name]
+            if force or not manifest.is_current(digest, key):
+                todo.append(f)
+        skipped = len(files) - len(todo)
+        logger.info("%d PDF(s) found, %d to process, %d already in %s", len(files), len(todo), skipped, out)
+
+        results: list[steps.DocumentResult] = []
+        failed = 0
+        done = 0
+        batches = plan_batches(todo, settings.workers)
+        for fut in process_batch.map(batches, settings=unmapped(settings)):
+            for r in fut.result():
+                done += 1
+                results.append(r)
+                if r.ok:
+                    logger.info("[%d/%d] %s: %d blocks, %d entities (failures so far: %d)", done, len(todo), r.source, len(r.blocks), len(r.entities), failed)
+                else:
+                    failed += 1
+                    assert r.failure is not None
+                    logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", done, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
+        for fail in fetch_failures:
             failed += 1
-            assert r.failure is not None
-            logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", i, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
-    if results:
-        tables = steps.merge_results(existing, results)
-        write(str(out_dir), tables)
-    else:
-        tables = existing
+            results.append(steps.DocumentResult(source=fail["source"], failure=fail))
+            logger.warning("%s FAILED at %s: %s", fail["source"], fail["stage"], fail["message"])
+
+        for r in results:
+            if r.ok and r.doc_id:
+                manifest.record(r.doc_id, key, r.source)
+        aliases = sum(
+            manifest.add_alias(digest, name)
+            for digest, seen in names.items()
+            if digest in manifest.documents
+            for name in seen
+        )
+        existing = store.read_all()
+        if results or aliases:
+            tables = steps.merge_results(existing, results) if results else existing
+            store.write(tables, manifest)
+        else:
+            tables = existing
     text = steps.summary(tables, results)
+    if aliases:
+        text += f"\naliases recorded (same bytes under another name, not processed again): {aliases}"
     create_markdown_artifact(key="ingest-summary", markdown=_markdown(text, tables), description="factsheets ingest summary")
     return {
         "processed": len(results) - failed,
         "failed": failed,
-        "skipped": len(files) - len(todo),
+        "skipped": skipped,
         "failures": [r.failure for r in results if r.failure],
         "summary": text,
-        "out": str(out_dir),
+        "out": str(out),
+        "new_documents": [r.doc_id for r in results if r.ok],
     }
 
 

@@ -3,6 +3,7 @@ and overridden by CLI options."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -17,7 +18,9 @@ class Settings(BaseSettings):
 
     ``model``: the spaCy model package or path (``FACTSHEETS_MODEL``); ``none`` or an empty value
     runs on the project's rules alone. ``max_pages``: a PDF with more pages is refused.
-    ``layout``: overrides of ``extractors.layout.LayoutSettings``.
+    ``layout``: overrides of ``extractors.layout.LayoutSettings``. ``workers``, ``timeout_s``,
+    ``memory_limit_mb``: documents run in that many worker processes, each document stopped
+    after ``timeout_s`` seconds, each worker limited to ``memory_limit_mb`` of address space.
     """
 
     model_config = SettingsConfigDict(env_prefix="FACTSHEETS_", extra="forbid")
@@ -26,6 +29,13 @@ class Settings(BaseSettings):
     max_pages: int = Field(default=300, ge=1)
     layout: dict[str, Any] = Field(default_factory=dict)
     batch_size: int = Field(default=64, ge=1, description="texts per nlp.pipe batch")
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="worker processes")
+    isolate: bool = Field(default=True, description="process documents in worker processes with limits")
+    timeout_s: float = Field(default=120.0, gt=0, description="time limit per document, seconds")
+    memory_limit_mb: int = Field(default=3072, ge=0, description="address-space limit per worker, MB; 0: none")
+    lock_timeout_s: float = Field(default=600.0, ge=0, description="how long a run waits for another run on the same store")
+    fetch_timeout_s: float = Field(default=30.0, gt=0, description="time limit per HTTP request, seconds")
+    max_download_mb: int = Field(default=50, ge=1, description="largest download kept, MB")
 
     @field_validator("model", mode="before")
     @classmethod
@@ -36,5 +46,17 @@ class Settings(BaseSettings):
 
     @property
     def cache_key(self) -> str:
-        """What a processed document depends on besides its bytes."""
-        return f"{PIPELINE_VERSION}|{self.model}|{sorted(self.layout.items())}"
+        """What a processed document depends on besides its bytes: the pipeline version, the
+        model (name and version) and the layout settings."""
+        return f"{PIPELINE_VERSION}|{self.model}@{_model_version(self.model)}|{sorted(self.layout.items())}"
+
+
+def _model_version(model: str | None) -> str:
+    if not model:
+        return "rules"
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version(model.replace("_", "-"))
+    except (PackageNotFoundError, ValueError):
+        return "unknown"

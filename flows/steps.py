@@ -18,7 +18,7 @@ from extractors.entities import entity_id, tag_document
 from extractors.errors import FactsheetError
 from extractors.nlp import load_nlp
 from extractors.pdf import file_digest
-from outputs.compare import compare_editions
+from outputs.compare import compare_editions, sort_changes
 from schemas.tables import TABLES, empty, frame
 
 from .settings import Settings
@@ -64,6 +64,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def failure_row(source: str, doc_id: str | None, stage: str, exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, MemoryError):
+        return {"source": source, "doc_id": doc_id, "stage": "limit", "error": "MemoryError",
+                "message": f"{source} needed more memory than the limit allows at stage {stage} (a decompression bomb "
+                           "or a huge page?); raise FACTSHEETS_MEMORY_LIMIT_MB if it is a real factsheet."}
     message = str(exc) if isinstance(exc, FactsheetError) else (
         f"unexpected {type(exc).__name__} in stage {stage}: {exc}. This is a bug in factsheets or a PDF it "
         f"cannot handle yet; report it with the file. Last frame: {traceback.format_exc(limit=-1).strip().splitlines()[-1]}"
@@ -125,7 +129,8 @@ def merge_results(
     existing: dict[str, pd.DataFrame], results: Sequence[DocumentResult], ingested_at: datetime | None = None
 ) -> dict[str, pd.DataFrame]:
     """The store's tables with ``results`` merged in: a re-ingested document replaces its rows,
-    a source that now succeeds loses its old failure rows; ``changes`` is recomputed."""
+    a source that now succeeds loses its old failure rows; ``changes`` is recomputed for the
+    series that got a new or re-processed document."""
     ingested_at = ingested_at or datetime.now(timezone.utc)
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
@@ -153,7 +158,20 @@ def merge_results(
         df = tables[name]
         sort_cols = ["_rank", "block_id"] + (["start_char"] if name == "entities" else [])
         tables[name] = df.assign(_rank=df["doc_id"].map(rank)).sort_values(sort_cols, kind="mergesort").drop(columns="_rank").reset_index(drop=True)
-    tables["changes"] = compare_editions(tables["documents"], tables["blocks"], tables["entities"])
+    # Only the series this run touched are compared again; the others keep their rows.
+    touched = set(tables["documents"].loc[tables["documents"]["doc_id"].isin(new_ids), "series"])
+    touched |= set(existing.get("documents", empty("documents")).loc[lambda d: d["doc_id"].isin(new_ids), "series"])
+    old_changes = existing.get("changes", empty("changes"))
+    if touched or not len(old_changes):
+        docs = tables["documents"]
+        scope = docs[docs["series"].isin(touched)] if len(old_changes) else docs
+        ids = set(scope["doc_id"])
+        fresh = compare_editions(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(ids)],
+                                 tables["entities"][tables["entities"]["doc_id"].isin(ids)])
+        kept = old_changes[~old_changes["series"].isin(touched)] if len(old_changes) else old_changes
+        tables["changes"] = sort_changes(pd.concat([kept, fresh], ignore_index=True)) if len(kept) else fresh
+    else:
+        tables["changes"] = old_changes
     return {name: tables[name] for name in TABLES}
 
 

@@ -36,11 +36,13 @@ def first_run(inbox, tmp_path_factory):
 
 def test_flow_writes_all_tables_and_reports_failures(first_run):
     result, out = first_run
-    assert (result["processed"], result["failed"], result["skipped"]) == (3, 2, 0)
+    assert (result["processed"], result["failed"], result["skipped"]) == (4, 2, 0)
     for name in ("documents", "blocks", "entities", "changes", "failures"):
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     docs = pd.read_parquet(out / "documents.parquet")
-    assert sorted(docs.source) == ["1902-factsheet-nato-eu-en.pdf", "1902-factsheet-operation-sea-guardian-en.pdf", "2006-factsheet-nato-eu-en.pdf"]
+    assert sorted(docs.source) == [
+        "1902-factsheet-nato-eu-en.pdf", "1902-factsheet-operation-sea-guardian-en.pdf", "2006-factsheet-nato-eu-en.pdf", "2111-factsheet-nato-eu-en.pdf",
+    ]
     fails = pd.read_parquet(out / "failures.parquet").set_index("source")
     assert fails.loc["empty.pdf", "stage"] == "read"
     assert "is empty" in fails.loc["empty.pdf", "message"]
@@ -52,13 +54,13 @@ def test_flow_output_has_the_concrete_content(first_run):
     _, out = first_run
     blocks = pd.read_parquet(out / "blocks.parquet")
     captions = blocks[blocks.kind == "caption"]
-    assert captions.text.str.startswith("Navy officers from NATO Operation Sea Guardian").sum() == 3
+    assert captions.text.str.startswith("Navy officers from NATO Operation Sea Guardian").sum() == 4
     ents = pd.read_parquet(out / "entities.parquet")
     eda = ents[(ents.text == "EDA")]
     assert set(eda.canonical) == {"European Defence Agency"} and set(eda.label) == {"ORG"}
     assert len(set(eda.entity_id)) == 1
     eur = ents[ents.unit == "EUR"]  # one in each NATO-EU edition
-    assert list(eur.value) == [2000000.0, 2000000.0] and list(eur.text) == ["2 million EUR"] * 2
+    assert list(eur.value) == [2000000.0, 2000000.0, 2500000.0] and list(eur.text) == ["2 million EUR"] * 2 + ["2.5 million EUR"]
     assert "Jean-Claude Juncker" in set(ents[ents.label == "PERSON"].canonical)
     changes = pd.read_parquet(out / "changes.parquet")
     assert ("AMOUNT", "measures") in set(zip(changes.label, changes.canonical))
@@ -66,10 +68,14 @@ def test_flow_output_has_the_concrete_content(first_run):
 
 def test_second_run_is_a_no_op_and_rewrites_nothing(first_run):
     _, out = first_run
-    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()}
+    before = _snapshot(out)
     result = ingest(paths=[str(SAMPLES)], out=str(out), settings=Settings())
-    assert (result["processed"], result["failed"], result["skipped"]) == (0, 0, 3)
-    assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir()} == before
+    assert (result["processed"], result["failed"], result["skipped"]) == (0, 0, 4)
+    assert _snapshot(out) == before
+
+
+def _snapshot(folder):
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
 def test_missing_path_is_a_usage_error(tmp_path):

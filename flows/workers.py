@@ -1,0 +1,195 @@
+"""Run documents in worker processes that can be stopped: a time limit per document and a
+memory limit per worker.
+
+A ``WorkerPool`` keeps ``size`` long-lived worker processes (started by a fork server, so
+starting one is cheap and safe in a threaded parent). Each worker loads the spaCy pipeline once,
+caps its address space with ``RLIMIT_AS`` and processes one document at a time. The parent
+waits at most ``timeout`` seconds for a document; a worker that runs over is killed and
+replaced, and the document becomes a ``timeout`` failure; a worker that dies (out of memory,
+crashed parser) gives a ``limit`` failure. Either way the batch goes on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings
+from .steps import DocumentResult
+
+_PRELOAD = ["extractors.document", "extractors.entities", "extractors.nlp", "flows.steps", "spacy", "pdfplumber"]
+
+
+def _worker_main(conn: Connection, settings_json: str) -> None:
+    """A worker: limit memory, load the pipeline, then process paths until told to stop."""
+    import resource
+
+    from extractors.nlp import load_nlp
+
+    from .steps import process_document
+
+    settings = Settings.model_validate_json(settings_json)
+    if settings.memory_limit_mb:
+        limit = settings.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        load_nlp(settings.model)
+    except MemoryError:
+        pass  # reported per document below
+    while True:
+        try:
+            path = conn.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        try:
+            result = process_document(path, settings)
+        except MemoryError:  # pragma: no cover - process_document catches it; belt and braces
+            result = DocumentResult(source=Path(path).name)
+            result.failure = {"source": Path(path).name, "doc_id": None, "stage": "limit", "error": "MemoryError",
+                              "message": "ran out of memory"}
+        try:
+            conn.send(result)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    def __init__(self, ctx: Any, settings: Settings) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, settings.model_dump_json()), daemon=True)
+        self.process.start()
+        child.close()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            try:
+                os.kill(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.kill()
+        else:
+            self.conn.close()
+
+
+class WorkerPool:
+    """``size`` worker processes; ``run(path)`` is safe to call from several threads."""
+
+    def __init__(self, settings: Settings, size: int | None = None) -> None:
+        self.settings = settings
+        self.size = max(1, size or settings.workers)
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(_PRELOAD)
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._started = 0
+        self._closed = False
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the worker pool is closed")
+            if self._idle.empty() and self._started < self.size:
+                self._started += 1
+                return _Worker(self._ctx, self.settings)
+        worker = self._idle.get()
+        if worker is None or not worker.alive():
+            if worker is not None:
+                worker.kill()
+            return _Worker(self._ctx, self.settings)
+        return worker
+
+    def run(self, path: str | Path) -> DocumentResult:
+        path = str(path)
+        name = Path(path).name
+        worker = self._take()
+        timeout = self.settings.timeout_s
+        try:
+            worker.conn.send(path)
+            if worker.conn.poll(timeout):
+                result: DocumentResult = worker.conn.recv()
+                self._idle.put(worker)
+                return result
+            worker.kill()
+            self._idle.put(None)
+            return _failure(name, "timeout", "TimeoutError",
+                            f"{name} took more than {timeout:g} s and was stopped; it may be huge or malformed. "
+                            "Raise FACTSHEETS_TIMEOUT_S if it is a real factsheet.")
+        except (EOFError, OSError, BrokenPipeError):
+            code = worker.process.exitcode
+            worker.kill()
+            self._idle.put(None)
+            why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            return _failure(name, "limit", "WorkerDied",
+                            f"the worker processing {name} died ({why}), most likely over the memory limit of "
+                            f"{self.settings.memory_limit_mb} MB (a decompression bomb or a huge page); raise "
+                            "FACTSHEETS_MEMORY_LIMIT_MB if it is a real factsheet.")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if worker is not None:
+                worker.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _failure(source: str, stage: str, error: str, message: str) -> DocumentResult:
+    r = DocumentResult(source=source)
+    r.failure = {"source": source, "doc_id": None, "stage": stage, "error": error, "message": message}
+    return r
+
+
+_POOLS: dict[str, WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(settings: Settings) -> WorkerPool:
+    """The process-wide pool for these settings (one per process, created on first use)."""
+    key = settings.model_dump_json()
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None or pool._closed:
+            pool = _POOLS[key] = WorkerPool(settings)
+        return pool
+
+
+def close_pools() -> None:
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_pools)

@@ -1,0 +1,223 @@
+"""The table store: one folder, five tables, replaced as a set in one atomic step.
+
+Layout of ``DIR``::
+
+    DIR/documents.parquet  -> .current/documents.parquet   (and .csv; likewise the other tables)
+    DIR/.current           -> .versions/v000042            (the complete set in use)
+    DIR/.versions/v000042/ NAME.parquet, NAME.csv, manifest.json
+    DIR/.lock              (held by the run that writes)
+
+A run writes a whole new version folder (every file flushed to disk), then points ``.current``
+at it with one ``rename``: a reader, or a run killed at any moment, sees either the old set
+or the new one, never a mix. Versions that are no longer current are removed (the previous one
+is kept). ``manifest.json`` records, for each document, the cache key it was processed with
+and every file name it was seen under, so an unchanged inbox is a no-op.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+from pandera.errors import SchemaErrors
+
+from extractors.errors import OutputError
+from schemas.tables import TABLES, empty, frame, to_arrow, validate
+
+CURRENT = ".current"
+VERSIONS = ".versions"
+LOCK = ".lock"
+MANIFEST = "manifest.json"
+_VERSION = re.compile(r"^v(\d{6,})$")
+
+
+class StoreBusyError(OutputError):
+    """Another run holds the store's lock."""
+
+
+@dataclass
+class Manifest:
+    """doc_id → {"cache_key": str, "sources": [file names]}."""
+
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def is_current(self, doc_id: str, cache_key: str) -> bool:
+        entry = self.documents.get(doc_id)
+        return entry is not None and entry.get("cache_key") == cache_key
+
+    def record(self, doc_id: str, cache_key: str, source: str) -> None:
+        entry = self.documents.setdefault(doc_id, {"cache_key": cache_key, "sources": []})
+        entry["cache_key"] = cache_key
+        if source not in entry["sources"]:
+            entry["sources"].append(source)
+            entry["sources"].sort()
+
+    def add_alias(self, doc_id: str, source: str) -> bool:
+        entry = self.documents[doc_id]
+        if source in entry["sources"]:
+            return False
+        entry["sources"].append(source)
+        entry["sources"].sort()
+        return True
+
+    def to_json(self) -> str:
+        return json.dumps({"documents": self.documents}, indent=1, sort_keys=True)
+
+
+class Store:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------------------ reading
+    @property
+    def current(self) -> Path | None:
+        link = self.root / CURRENT
+        return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+
+    def exists(self) -> bool:
+        return self.current is not None or (self.root / "documents.parquet").is_file()
+
+    def read(self, name: str) -> pd.DataFrame:
+        """A table with its contract types; empty when the store has none yet."""
+        path = self.root / f"{name}.parquet"
+        if not path.exists():
+            return empty(name)
+        return frame(name, pq.read_table(path).to_pylist())
+
+    def read_all(self) -> dict[str, pd.DataFrame]:
+        return {name: self.read(name) for name in TABLES}
+
+    def manifest(self) -> Manifest:
+        cur = self.current
+        if cur is None or not (cur / MANIFEST).exists():
+            return Manifest()
+        return Manifest(json.loads((cur / MANIFEST).read_text(encoding="utf-8"))["documents"])
+
+    # ------------------------------------------------------------------------------ locking
+    @contextmanager
+    def lock(self, timeout: float = 600.0) -> Iterator[None]:
+        """Hold the store's lock; wait up to ``timeout`` seconds for another run to finish."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = (self.root / LOCK).open("a+")
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"another factsheets run is writing to {self.root} (it holds {self.root / LOCK}); "
+                            f"waited {timeout:g} s. Wait for it to finish or raise FACTSHEETS_LOCK_TIMEOUT_S."
+                        ) from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            fh.close()  # closing releases the lock
+
+    # ------------------------------------------------------------------------------ writing
+    def write(self, tables: Mapping[str, pd.DataFrame], manifest: Manifest) -> Path:
+        """Validate every table, write a new version, make it current in one step."""
+        checked: dict[str, pd.DataFrame] = {}
+        for name in TABLES:
+            df = tables.get(name)
+            df = empty(name) if df is None else df
+            try:
+                checked[name] = validate(name, df)
+            except SchemaErrors as exc:
+                raise OutputError(
+                    f"table {name!r} does not match its schema in schemas/tables.py, nothing was written:\n"
+                    f"{exc.failure_cases.head(20).to_string()}"
+                ) from exc
+        versions = self.root / VERSIONS
+        versions.mkdir(parents=True, exist_ok=True)
+        self._collect_garbage()
+        target = versions / f"v{self._next_number():06d}"
+        staging = versions / f".{target.name}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for name, df in checked.items():
+            pq.write_table(to_arrow(name, df), staging / f"{name}.parquet", compression="zstd")
+            write_csv(df, staging / f"{name}.csv")
+        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        for f in staging.iterdir():
+            _fsync(f)
+        os.rename(staging, target)
+        _fsync_dir(versions)
+        tmp_link = self.root / f"{CURRENT}.tmp"
+        if tmp_link.is_symlink() or tmp_link.exists():
+            tmp_link.unlink()
+        os.symlink(Path(VERSIONS) / target.name, tmp_link)
+        os.replace(tmp_link, self.root / CURRENT)  # the atomic step
+        _fsync_dir(self.root)
+        self._ensure_table_links()
+        self._collect_garbage()
+        return target
+
+    def _next_number(self) -> int:
+        numbers = [int(m.group(1)) for p in (self.root / VERSIONS).iterdir() if (m := _VERSION.match(p.name))]
+        return max(numbers, default=0) + 1
+
+    def _ensure_table_links(self) -> None:
+        for name in TABLES:
+            for ext in ("parquet", "csv"):
+                link = self.root / f"{name}.{ext}"
+                want = Path(CURRENT) / f"{name}.{ext}"
+                if link.is_symlink() and Path(os.readlink(link)) == want:
+                    continue
+                tmp = self.root / f".{name}.{ext}.link"
+                if tmp.is_symlink() or tmp.exists():
+                    tmp.unlink()
+                os.symlink(want, tmp)
+                os.replace(tmp, link)
+
+    def _collect_garbage(self) -> None:
+        """Remove unfinished versions and all but the current and the previous one."""
+        versions = self.root / VERSIONS
+        if not versions.is_dir():
+            return
+        cur = self.current
+        done = sorted((p for p in versions.iterdir() if _VERSION.match(p.name)), key=lambda p: p.name)
+        keep = {cur.name} if cur else set()
+        if cur:
+            older = [p for p in done if p.name < cur.name]
+            if older:
+                keep.add(older[-1].name)
+        for p in versions.iterdir():
+            if p.name.startswith(".") and p.name.endswith(".tmp"):
+                shutil.rmtree(p, ignore_errors=True)
+            elif _VERSION.match(p.name) and p.name not in keep:
+                # older versions, and a version a killed run finished but never made current
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
