@@ -9,12 +9,13 @@ Writes (byte-identical on every run, the PDFs are rendered with reportlab's inva
 - ``samples/<stem>.pdf`` for each factsheet in :data:`FACTSHEETS`;
 - ``tests/data/gold/blocks/<stem>.json``: the blocks of each PDF in reading order, emitted
   from the same content the layout draws (never by re-reading the PDF);
-- ``samples/README.md``, including the table of edits that derive the June 2020 edition.
+- ``samples/README.md``, including the tables of edits that derive the June 2020 and
+  November 2021 editions.
 
 The February 2019 "NATO – EU Relations" factsheet reproduces the text of the real NATO
-factsheet word for word. The June 2020 edition and the "Operation Sea Guardian" sheet are
-derived samples: their wording is ours, built only from facts of the February 2019 text
-(plus the edits listed in :data:`EDITS_2006`).
+factsheet word for word. The June 2020 and November 2021 editions and the "Operation Sea
+Guardian" sheet are derived samples: their wording is ours, built only from facts of the
+February 2019 text (plus the edits listed in :data:`EDITS_2006` and :data:`EDITS_2111`).
 
 The layout is a small, purpose-built engine: text blocks are broken into lines (justified,
 hyphenated with pyphen in narrow columns), the lines of a region are poured into one to three
@@ -346,6 +347,7 @@ EditKind = Literal[
     "paragraph added",
     "sentence added",
     "paragraph removed",
+    "paragraph moved",
     "new organisation",
     "new person",
 ]
@@ -353,11 +355,13 @@ EditKind = Literal[
 
 @dataclass(frozen=True)
 class Edit:
-    """One change from the February 2019 text to the derived June 2020 text.
+    """One change from an edition's text to the text of the edition derived from it.
 
     ``before`` is replaced by ``after`` in the one block that contains it. A paragraph added
     has ``before == ""`` and goes right after the block that starts with ``anchor``; a
-    paragraph removed has ``after == ""`` and ``before`` is its whole text.
+    paragraph removed has ``after == ""`` and ``before`` is its whole text. A paragraph moved
+    (kind ``"paragraph moved"``) has ``before == after ==`` its whole text and goes, unchanged,
+    right after the block that starts with ``anchor``; ``section`` reads "old → new".
     """
 
     number: int
@@ -430,8 +434,39 @@ EDITS_2006: tuple[Edit, ...] = (
 )
 
 
+def _find_block(regions: tuple[Region, ...], edit: Edit, what: str, hit) -> tuple[int, int]:
+    hits = [
+        (r, b)
+        for r, region in enumerate(regions)
+        for b, block in enumerate(region.blocks)
+        if hit(block)
+    ]
+    if len(hits) != 1:
+        raise ValueError(f"edit {edit.number}: {what} matches {len(hits)} blocks, expected 1")
+    return hits[0]
+
+
+def _with_blocks(regions: tuple[Region, ...], r: int, blocks: Sequence[TextBlock]) -> tuple[Region, ...]:
+    return regions[:r] + (replace(regions[r], blocks=tuple(blocks)),) + regions[r + 1 :]
+
+
+def move_paragraph(regions: tuple[Region, ...], edit: Edit) -> tuple[Region, ...]:
+    """Take the block whose text is ``edit.before`` out and put it after ``edit.anchor``."""
+    if edit.before != edit.after or not edit.anchor:
+        raise ValueError(f"edit {edit.number} moves a paragraph: before == after, and an anchor")
+    r, b = _find_block(regions, edit, "the moved paragraph", lambda block: block.text == edit.before)
+    moving = regions[r].blocks[b]
+    regions = _with_blocks(regions, r, regions[r].blocks[:b] + regions[r].blocks[b + 1 :])
+    r, b = _find_block(regions, edit, "the anchor", lambda block: block.text.startswith(edit.anchor))
+    blocks = list(regions[r].blocks)
+    blocks.insert(b + 1, moving)
+    return _with_blocks(regions, r, blocks)
+
+
 def apply_edit(regions: tuple[Region, ...], edit: Edit) -> tuple[Region, ...]:
     """Return ``regions`` with one edit applied; fails unless the edit matches exactly once."""
+    if "paragraph moved" in edit.kinds:
+        return move_paragraph(regions, edit)
     hits = [
         (r, b)
         for r, region in enumerate(regions)
@@ -562,7 +597,49 @@ SEA_GUARDIAN_2019 = Factsheet(
     ),
 )
 
-FACTSHEETS: tuple[Factsheet, ...] = (NATO_EU_2019, NATO_EU_2020, SEA_GUARDIAN_2019)
+# --------------------------------------------------------------------------------------------
+# Content: "NATO – EU Relations", November 2021 (DERIVED from the June 2020 edition)
+# --------------------------------------------------------------------------------------------
+
+EDITS_2111: tuple[Edit, ...] = (
+    Edit(
+        1,
+        "A new framework for cooperation → Other areas of cooperation",
+        ("paragraph moved",),
+        "The NATO Secretary General and the EU High Representative regularly report to NATO "
+        "Allies and EU Member States on this cooperation, which has seen substantial progress.",
+        "The NATO Secretary General and the EU High Representative regularly report to NATO "
+        "Allies and EU Member States on this cooperation, which has seen substantial progress.",
+        anchor="NATO and the EU hold regular political consultations",
+    ),
+    Edit(
+        2,
+        "Results and way forward",
+        ("amount changed",),
+        "The fleet consists of nine aircraft",
+        "The fleet consists of ten aircraft",
+    ),
+    Edit(
+        3,
+        "Results and way forward",
+        ("amount changed",),
+        "the European Commission agreed to contribute 2 million EUR",
+        "the European Commission agreed to contribute 2.5 million EUR",
+    ),
+)
+
+NATO_EU_2021 = derive_edition(
+    NATO_EU_2020,
+    EDITS_2111,
+    stem="2111-factsheet-nato-eu-en",
+    date_label="November 2021",
+    summary="DERIVED, not a real NATO text: a fictitious November 2021 edition of “NATO – EU "
+    "Relations”, the June 2020 text with exactly the edits listed below (a paragraph moved to "
+    "another section, two amounts changed), re-laid out.",
+)
+
+FACTSHEETS: tuple[Factsheet, ...] = (NATO_EU_2019, NATO_EU_2020, NATO_EU_2021, SEA_GUARDIAN_2019)
+NATO_EU_EDITIONS: tuple[Factsheet, ...] = (NATO_EU_2019, NATO_EU_2020, NATO_EU_2021)
 
 # --------------------------------------------------------------------------------------------
 # House style
@@ -1211,7 +1288,7 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         ".venv/bin/python samples/make_samples.py",
         "```",
         "",
-        "It renders the three PDFs with reportlab in invariant mode (two runs give",
+        "It renders the four PDFs with reportlab in invariant mode (two runs give",
         "byte-identical files), writes their golden blocks to",
         "`tests/data/gold/blocks/<stem>.json` from the same content it lays out (it never",
         "re-reads the PDFs), and rewrites this README.",
@@ -1229,16 +1306,19 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         "photo caption moves: the seed has it last, the PDF has it beside the text it",
         "illustrates.",
         "",
-        "**`2006-factsheet-nato-eu-en.pdf` and `1902-factsheet-operation-sea-guardian-en.pdf`",
-        "are derived samples, not NATO publications.** The June 2020 edition is fictitious: the",
-        "February 2019 text with the made-up edits listed below, to exercise edition-to-edition",
-        "comparison; it is not NATO's real 2020 text. The Sea Guardian sheet is our own wording,",
-        "built only from facts that the February 2019 text states. The PDF metadata of both",
-        "carries the keyword “derived sample; not an official NATO publication”.",
+        "**`2006-factsheet-nato-eu-en.pdf`, `2111-factsheet-nato-eu-en.pdf` and",
+        "`1902-factsheet-operation-sea-guardian-en.pdf` are derived samples, not NATO",
+        "publications.** The June 2020 edition is fictitious: the February 2019 text with the",
+        "made-up edits listed below, to exercise edition-to-edition comparison; it is not NATO's",
+        "real 2020 text. The November 2021 edition is fictitious too: the June 2020 text with",
+        "its own made-up edits listed below (a paragraph moved to another section, two amounts",
+        "changed); it is not NATO's real 2021 text. The Sea Guardian sheet is our own wording,",
+        "built only from facts that the February 2019 text states. The PDF metadata of all",
+        "three carries the keyword “derived sample; not an official NATO publication”.",
         "",
         "## Layout",
         "",
-        "All three share a house style modelled on NATO factsheets: A4 (595 x 842 pt); on every",
+        "All four share a house style modelled on NATO factsheets: A4 (595 x 842 pt); on every",
         "page a running header in 8 pt (“North Atlantic Treaty Organization” left,",
         "“www.nato.int/factsheets” right, then a blue band with “Factsheet” left and the",
         "edition's month right) and the page number centred in the footer; a 24 pt bold title",
@@ -1248,7 +1328,7 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         "Vera so that it extracts as “•”). PDF metadata: Title (the factsheet's title), Author",
         "“NATO”, Subject “Factsheet”.",
         "",
-        "- NATO – EU Relations (both editions): regions follow the seed's line lengths, full",
+        "- NATO – EU Relations (all three editions): regions follow the seed's line lengths, full",
         f"  width or two columns (gutter {GUTTER:.0f} pt). Two-column: “A new framework for",
         "  cooperation” (heading at the top of the left column) and the cyber defence /",
         "  military mobility / hybrid threats paragraphs. The photo (a drawn grey stand-in) and",
@@ -1256,11 +1336,21 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         "  left column's text, so a naive extraction interleaves caption lines with body lines;",
         "  the text of the right column continues below the caption. Reading order: left",
         "  column, then the caption, then the rest of the right column.",
-        *(f"  - {place}" for sheet, layout in results[:2] for place in photo_places(sheet, layout)),
+        *(
+            f"  - {place}"
+            for sheet, layout in results
+            if sheet in NATO_EU_EDITIONS
+            for place in photo_places(sheet, layout)
+        ),
         "- Operation Sea Guardian: full-width lead, a three-column region set ragged right",
         "  (bullet list in the middle column, photo and caption at the top of the third",
         "  column), then a full-width closing section.",
-        *(f"  - {place}" for place in photo_places(*results[2])),
+        *(
+            f"  - {place}"
+            for sheet, layout in results
+            if sheet is SEA_GUARDIAN_2019
+            for place in photo_places(sheet, layout)
+        ),
         "- Narrow columns are hyphenated with pyphen (`en_GB`) by a total-fit line breaker.",
         "  “Jean-Claude” is forced to break after its own hyphen (“Jean-” / “Claude Juncker”),",
         "  as in the seed; that manual break leaves its line ragged.",
@@ -1301,13 +1391,37 @@ def readme(results: Sequence[tuple[Factsheet, Layout]]) -> str:
         "| # | Section | Before | After | Kind |",
         "|---|---|---|---|---|",
     ]
-    for edit in EDITS_2006:
-        before = f"“{edit.before}”" if edit.before else f"— (new paragraph after “{edit.anchor} …”)"
-        after = f"“{edit.after}”" if edit.after else "— (paragraph removed)"
-        kinds = ", ".join(edit.kinds)
-        out.append(f"| {edit.number} | {edit.section} | {before} | {after} | {kinds} |")
+    out += edit_rows(EDITS_2006)
+    out += [
+        "",
+        "## Edits of the November 2021 edition (derived)",
+        "",
+        "`2111-factsheet-nato-eu-en.pdf` is `2006-factsheet-nato-eu-en.pdf` with exactly these",
+        "edits and no others (header date “November 2021”); the text is then laid out again.",
+        "A moved paragraph keeps its text word for word; a comparison reports it as moved, not",
+        "as removed and added.",
+        "",
+        "| # | Section | Before | After | Kind |",
+        "|---|---|---|---|---|",
+    ]
+    out += edit_rows(EDITS_2111)
     out.append("")
     return "\n".join(out)
+
+
+def edit_rows(edits: Sequence[Edit]) -> list[str]:
+    """The README table rows of a derived edition's edits."""
+    rows = []
+    for edit in edits:
+        if "paragraph moved" in edit.kinds:
+            before = f"“{edit.before}”"
+            after = f"— (the same text, moved after “{edit.anchor} …”)"
+        else:
+            before = f"“{edit.before}”" if edit.before else f"— (new paragraph after “{edit.anchor} …”)"
+            after = f"“{edit.after}”" if edit.after else "— (paragraph removed)"
+        kinds = ", ".join(edit.kinds)
+        rows.append(f"| {edit.number} | {edit.section} | {before} | {after} | {kinds} |")
+    return rows
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ DEV_SET = eval_extract.dev_set()
 
 def test_dev_set_has_three_producers():
     names = [pdf.name for pdf, _ in DEV_SET]
-    assert len(names) == 7
+    assert len(names) == 8
     assert sum("chromium" in n for n in names) == 2 and sum("libreoffice" in n for n in names) == 2
 
 
