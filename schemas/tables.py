@@ -18,7 +18,7 @@ from pandera.typing import Series
 from .records import BLOCK_KINDS, ENTITY_LABELS
 
 TABLES = ("documents", "blocks", "entities", "changes", "failures")
-CHANGE_KINDS = ("added", "removed", "changed")
+CHANGE_KINDS = ("added", "removed", "changed", "moved")
 CHANGE_LEVELS = ("entity", "block")
 FAILURE_STAGES = ("discover", "read", "layout", "tag", "write", "pipeline", "timeout", "limit")
 

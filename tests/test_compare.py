@@ -1,10 +1,60 @@
-"""Comparing editions: every edit listed in samples/README.md is found, nothing else is."""
+"""Comparing editions: every edit listed in samples/README.md is found, nothing else is.
+
+The samples give two pairs of consecutive editions of "NATO – EU Relations": February 2019 →
+June 2020 (seven edits) and June 2020 → November 2021 (a paragraph moved to another section,
+two amounts changed). Small hand-made tables check the matching rules one by one.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import hashlib
 
-from outputs.compare import align_blocks, compare_editions, similarity, word_diff
+import pandas as pd
+import pytest
+
+from outputs.compare import (
+    align_blocks,
+    compare_editions,
+    compare_two,
+    fact_context,
+    normalise_name,
+    similarity,
+    stable_pairs,
+    word_diff,
+)
+from schemas.tables import frame, validate
+
+from .conftest import SAMPLES
+
+NATO_EU_2021 = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
+MOVED = "The NATO Secretary General and the EU High Representative regularly report to NATO Allies and EU Member States on this cooperation, which has seen substantial progress."
+
+
+@pytest.fixture(scope="module")
+def editions(store):
+    """The sample store with the November 2021 edition too (whether or not ``store`` has it)."""
+    from flows.steps import merge_results, process_document
+
+    return merge_results(store, [process_document(NATO_EU_2021)])
+
+
+def _pair(changes: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    return changes[(changes.from_edition == a) & (changes.to_edition == b)]
+
+
+@pytest.fixture(scope="module")
+def ch_2020(editions):
+    return _pair(editions["changes"], "2019-02", "2020-06")
+
+
+@pytest.fixture(scope="module")
+def ch_2021(editions):
+    return _pair(editions["changes"], "2020-06", "2021-11")
+
+
+def _doc_id(tables, source: str) -> str:
+    docs = tables["documents"]
+    return docs.loc[docs.source == source, "doc_id"].item()
 
 
 def _entity_changes(changes: pd.DataFrame) -> set[tuple[str, str, str]]:
@@ -12,27 +62,40 @@ def _entity_changes(changes: pd.DataFrame) -> set[tuple[str, str, str]]:
     return {(r.change, r.label, r.canonical) for r in ent.itertuples(index=False)}
 
 
-def test_changes_are_between_consecutive_editions_of_one_series(store):
-    changes = store["changes"]
+def _facts(changes: pd.DataFrame) -> set[tuple[str, str, str, str]]:
+    facts = changes[(changes.level == "entity") & (changes.change == "changed")]
+    return {(r.label, r.canonical, r.before, r.after) for r in facts.itertuples(index=False)}
+
+
+FACTS_2020 = {
+    ("AMOUNT", "measures", "70 measures (more than seventy measures)", "74 measures (74 measures)"),
+    ("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "9 aircraft (nine aircraft)"),
+    ("AMOUNT", "Allies", "5 Allies (five Allies)", "6 Allies (six Allies)"),
+    ("DATE", "scheduled for delivery", "2020-01-01/2024-12-31 (between 2020 and 2024)", "2020-01-01/2025-12-31 (between 2020 and 2025)"),
+    ("DATE", "other’s exercises in", "2018-09-01/2018-12-31 (late 2018)", "2019-09-01/2019-12-31 (late 2019)"),
+}
+FACTS_2021 = {
+    ("AMOUNT", "aircraft", "9 aircraft (nine aircraft)", "10 aircraft (ten aircraft)"),
+    ("AMOUNT", "EUR", "2000000 EUR (2 million EUR)", "2500000 EUR (2.5 million EUR)"),
+}
+
+
+# --- the samples: February 2019 → June 2020 ------------------------------------------------
+
+
+def test_changes_are_between_consecutive_editions_of_one_series(editions):
+    changes = editions["changes"]
+    validate("changes", changes)
     assert set(changes.series) == {"nato-eu-relations"}
-    assert set(zip(changes.from_edition, changes.to_edition)) == {("2019-02", "2020-06")}
+    assert set(zip(changes.from_edition, changes.to_edition)) == {("2019-02", "2020-06"), ("2020-06", "2021-11")}
 
 
-def test_facts_with_new_values_are_changed_not_added_and_removed(store):
-    ch = store["changes"]
-    facts = ch[(ch.level == "entity") & (ch.change == "changed")]
-    got = {(r.label, r.canonical, r.before, r.after) for r in facts.itertuples(index=False)}
-    assert got == {
-        ("AMOUNT", "measures", "70 measures (more than seventy measures)", "74 measures (74 measures)"),
-        ("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "9 aircraft (nine aircraft)"),
-        ("AMOUNT", "Allies", "5 Allies (five Allies)", "6 Allies (six Allies)"),
-        ("DATE", "scheduled for delivery", "2020-01-01/2024-12-31 (between 2020 and 2024)", "2020-01-01/2025-12-31 (between 2020 and 2025)"),
-        ("DATE", "other’s exercises in", "2018-09-01/2018-12-31 (late 2018)", "2019-09-01/2019-12-31 (late 2019)"),
-    }
+def test_facts_with_new_values_are_changed_not_added_and_removed(ch_2020):
+    assert _facts(ch_2020) == FACTS_2020
 
 
-def test_entities_added_and_removed_are_exactly_the_edits(store):
-    got = _entity_changes(store["changes"])
+def test_entities_added_and_removed_are_exactly_the_edits(ch_2020):
+    got = _entity_changes(ch_2020)
     added = {(lab, can) for chg, lab, can in got if chg == "added"}
     removed = {(lab, can) for chg, lab, can in got if chg == "removed"}
     # edit 5: a paragraph with two new people, a date, a place and NATO Headquarters
@@ -55,31 +118,217 @@ def test_entities_added_and_removed_are_exactly_the_edits(store):
     }
 
 
-def test_relative_date_with_same_words_is_not_a_change(store):
-    # "In the last two years" is in both editions; its range moves with the edition date.
-    ch = store["changes"]
+def test_relative_date_with_same_words_is_not_a_change(editions):
+    # "In the last two years" is in every edition; its range moves with the edition date.
+    ch = editions["changes"]
     assert not ch["before"].fillna("").str.contains("last two years").any()
     assert not ch["after"].fillna("").str.contains("last two years").any()
 
 
-def test_block_changes(store):
-    ch = store["changes"]
-    blocks = ch[ch.level == "block"]
+def test_block_changes(ch_2020):
+    blocks = ch_2020[ch_2020.level == "block"]
     assert sorted(blocks.change) == ["added", "changed", "changed", "changed", "changed", "removed"]
     added = blocks[blocks.change == "added"].iloc[0]
     assert added.after.startswith("In December 2019, the NATO Secretary General welcomed")
     assert added.canonical == "A new framework for cooperation"
     removed = blocks[blocks.change == "removed"].iloc[0]
     assert removed.before.startswith("In Afghanistan, the NATO-led Resolute Support Mission")
+    assert removed.canonical == "Working together in the field"
     measures = blocks[blocks.before.fillna("").str.startswith("Currently")].iloc[0]
     assert "[-more than seventy-]" in measures.before and "{+74+}" in measures.after
     assert 0.8 < measures.similarity < 1.0
+    cyber = blocks[blocks.before.fillna("").str.startswith("On cyber defence")].iloc[0]
+    assert "{+A Technical Arrangement between the NATO Computer Incident Response Capability" in cyber.after
 
 
-def test_two_runs_give_identical_changes(store):
-    again = compare_editions(store["documents"], store["blocks"], store["entities"])
-    pd.testing.assert_frame_equal(again, store["changes"])
-    assert store["changes"]["change_id"].is_unique
+def test_nothing_else_is_reported_2019_to_2020(ch_2020):
+    """Five facts, seven entities added, four removed, six blocks: the seven edits, no more."""
+    assert ch_2020.groupby(["level", "change"]).size().to_dict() == {
+        ("entity", "changed"): 5,
+        ("entity", "added"): 7,
+        ("entity", "removed"): 4,
+        ("block", "changed"): 4,
+        ("block", "added"): 1,
+        ("block", "removed"): 1,
+    }
+
+
+# --- the samples: June 2020 → November 2021 (a moved paragraph) -----------------------------
+
+
+def test_moved_paragraph_is_moved_not_removed_and_added(ch_2021):
+    blocks = ch_2021[ch_2021.level == "block"]
+    moved = blocks[blocks.change == "moved"]
+    assert [(r.label, r.canonical, r.before, r.after) for r in moved.itertuples(index=False)] == [
+        ("paragraph", MOVED, "A new framework for cooperation", "Other areas of cooperation"),
+    ]
+    assert not blocks.change.isin(["added", "removed"]).any()
+
+
+def test_amounts_changed_2020_to_2021(ch_2021):
+    assert _facts(ch_2021) == FACTS_2021
+    changed = ch_2021[(ch_2021.level == "block") & (ch_2021.change == "changed")]
+    assert sorted(changed.canonical) == ["Results and way forward"] * 2
+    assert any("[-nine-]" in b and "{+ten+}" in a for b, a in zip(changed.before, changed.after))
+    assert any("[-2-]" in b and "{+2.5+}" in a for b, a in zip(changed.before, changed.after))
+
+
+def test_nothing_else_is_reported_2020_to_2021(ch_2021):
+    assert ch_2021.groupby(["level", "change"]).size().to_dict() == {
+        ("entity", "changed"): 2,
+        ("block", "changed"): 2,
+        ("block", "moved"): 1,
+    }
+
+
+def test_compare_two_any_two_editions(editions):
+    t = editions
+    first, last = _doc_id(t, "1902-factsheet-nato-eu-en.pdf"), _doc_id(t, "2111-factsheet-nato-eu-en.pdf")
+    ch = compare_two(t["documents"], t["blocks"], t["entities"], first, last)
+    validate("changes", ch)
+    assert set(zip(ch.from_edition, ch.to_edition)) == {("2019-02", "2021-11")}
+    aircraft = ("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "10 aircraft (ten aircraft)")
+    assert _facts(ch) == (FACTS_2020 - {f for f in FACTS_2020 if f[1] == "aircraft"}) | {aircraft} | {
+        ("AMOUNT", "EUR", "2000000 EUR (2 million EUR)", "2500000 EUR (2.5 million EUR)")
+    }
+    moved = ch[ch.change == "moved"]
+    assert list(moved.canonical) == [MOVED]
+    # Backwards: what was added is removed, the moved paragraph moves back.
+    back = compare_two(t["documents"], t["blocks"], t["entities"], last, first)
+    added = {(lab, can) for chg, lab, can in _entity_changes(ch) if chg == "added"}
+    assert {(lab, can) for chg, lab, can in _entity_changes(back) if chg == "removed"} == added
+    assert [(r.before, r.after) for r in back[back.change == "moved"].itertuples(index=False)] == [
+        ("Other areas of cooperation", "A new framework for cooperation")
+    ]
+
+
+def test_compare_two_refuses_unknown_or_mixed_documents(editions):
+    t = editions
+    nato = _doc_id(t, "1902-factsheet-nato-eu-en.pdf")
+    sea = _doc_id(t, "1902-factsheet-operation-sea-guardian-en.pdf")
+    with pytest.raises(ValueError, match="not in the documents table"):
+        compare_two(t["documents"], t["blocks"], t["entities"], nato, "0" * 64)
+    with pytest.raises(ValueError, match="different series"):
+        compare_two(t["documents"], t["blocks"], t["entities"], nato, sea)
+    with pytest.raises(ValueError, match="same document"):
+        compare_two(t["documents"], t["blocks"], t["entities"], nato, nato)
+
+
+def test_two_runs_give_identical_changes(editions):
+    again = compare_editions(editions["documents"], editions["blocks"], editions["entities"])
+    pd.testing.assert_frame_equal(again, editions["changes"])
+    assert editions["changes"]["change_id"].is_unique
+    # Input order does not matter either.
+    shuffled = {n: editions[n].sample(frac=1.0, random_state=7) for n in ("documents", "blocks", "entities")}
+    pd.testing.assert_frame_equal(compare_editions(shuffled["documents"], shuffled["blocks"], shuffled["entities"]), editions["changes"])
+
+
+# --- the rules, on small hand-made editions -------------------------------------------------
+
+
+def _tables(*editions: list[tuple]) -> dict[str, pd.DataFrame]:
+    """Tables for editions given as lists of ``(kind, section, text, [(label, mention,
+    canonical, unit), ...])`` blocks; edition n is ``2000+n``-01."""
+    docs, blocks, ents = [], [], []
+    for n, edition in enumerate(editions):
+        doc_id = hashlib.sha256(str(n).encode()).hexdigest()
+        docs.append({"doc_id": doc_id, "source": f"{n}.pdf", "series": "s", "title": "S", "edition": f"{2000 + n}-01",
+                     "language": "en", "pages": 1, "ingested_at": pd.Timestamp("2024-01-01", tz="UTC"), "pipeline_version": "t"})
+        for block_id, (kind, section, text, mentions) in enumerate(edition):
+            blocks.append({"doc_id": doc_id, "block_id": block_id, "page": 1, "kind": kind, "section": section, "text": text,
+                           "x0": 0.0, "top": 0.0, "x1": 1.0, "bottom": 1.0})
+            for label, mention, canonical, unit in mentions:
+                start = text.index(mention)
+                ents.append({"doc_id": doc_id, "block_id": block_id, "page": 1, "entity_id": "0" * 16, "label": label,
+                             "text": mention, "start_char": start, "end_char": start + len(mention), "canonical": canonical,
+                             "unit": unit, "value": None})
+    return {"documents": frame("documents", docs), "blocks": frame("blocks", blocks), "entities": frame("entities", ents)}
+
+
+def _compare(*editions: list[tuple]) -> pd.DataFrame:
+    t = _tables(*editions)
+    return validate("changes", compare_editions(t["documents"], t["blocks"], t["entities"]))
+
+
+def _kinds(changes: pd.DataFrame) -> list[tuple[str, str]]:
+    return sorted(zip(changes.level, changes.change))
+
+
+FILLER = [
+    ("heading", "One", "One", []),
+    ("paragraph", "One", "Alpha bravo charlie delta echo foxtrot golf hotel india juliet.", []),
+    ("heading", "Two", "Two", []),
+    ("paragraph", "Two", "Kilo lima mike november oscar papa quebec romeo sierra tango.", []),
+]
+
+
+def test_identical_editions_give_no_changes():
+    assert _compare(FILLER, FILLER).empty
+
+
+def test_fact_in_a_moved_and_rewritten_block_is_found_by_its_unit_and_words():
+    old = FILLER + [("paragraph", "Two", "The fleet consists of eight aircraft which are scheduled for delivery soon.",
+                     [("AMOUNT", "eight aircraft", "8 aircraft", "aircraft")])]
+    new = FILLER[:2] + [("paragraph", "One", "Plans changed. The fleet consists of ten aircraft which are scheduled for delivery, "
+                         "the Allies said in a statement on Tuesday after long talks in the capital.",
+                         [("AMOUNT", "ten aircraft", "10 aircraft", "aircraft")])] + FILLER[2:]
+    ch = _compare(old, new)
+    assert _facts(ch) == {("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "10 aircraft (ten aircraft)")}
+    assert _kinds(ch) == [("block", "added"), ("block", "removed"), ("entity", "changed")]
+
+
+def test_amount_with_another_unit_or_other_words_is_not_the_same_fact():
+    old = FILLER + [("paragraph", "Two", "The fleet consists of eight aircraft.", [("AMOUNT", "eight aircraft", "8 aircraft", "aircraft")])]
+    new = FILLER + [("paragraph", "Two", "The fleet consists of eight ships.", [("AMOUNT", "eight ships", "8 ships", "ships")])]
+    assert _entity_changes(_compare(old, new)) == {("removed", "AMOUNT", "8 aircraft"), ("added", "AMOUNT", "8 ships")}
+    # A date elsewhere, with other words around it, is another fact, not a changed one.
+    old = FILLER + [("paragraph", "Two", "Talks began in 2018 in Brussels.", [("DATE", "2018", "2018-01-01/2018-12-31", None)])]
+    new = FILLER + [("paragraph", "One", "A summit is planned for 2021 by the members.", [("DATE", "2021", "2021-01-01/2021-12-31", None)])]
+    assert _entity_changes(_compare(old, new)) == {("removed", "DATE", "2018-01-01/2018-12-31"), ("added", "DATE", "2021-01-01/2021-12-31")}
+
+
+def test_same_value_elsewhere_does_not_hide_a_changed_date():
+    # "2018" is still in the new edition (another sentence), but the talks moved to 2019.
+    old = FILLER + [("paragraph", "Two", "Formal talks began in 2018 in Brussels.", [("DATE", "2018", "2018-01-01/2018-12-31", None)])]
+    new = FILLER + [("paragraph", "Two", "Formal talks began in 2019 in Brussels. The 2018 summit agreed on them.",
+                     [("DATE", "2019", "2019-01-01/2019-12-31", None), ("DATE", "2018", "2018-01-01/2018-12-31", None)])]
+    facts = _facts(_compare(old, new))
+    assert facts == {("DATE", "talks began in", "2018-01-01/2018-12-31 (2018)", "2019-01-01/2019-12-31 (2019)")}
+
+
+def test_entity_names_compare_loosely():
+    assert normalise_name("NATO – EU") == normalise_name("NATO-EU") == normalise_name("nato‑eu")
+    old = FILLER + [("paragraph", "Two", "NATO – EU cooperation and the EDA.", [("ORG", "NATO – EU", "NATO – EU", None), ("ORG", "EDA", "EDA", None)])]
+    new = FILLER + [("paragraph", "Two", "NATO-EU cooperation and the European Defence Agency (EDA).",
+                     [("ORG", "NATO-EU", "NATO-EU", None), ("ORG", "EDA", "European Defence Agency", None)])]
+    assert _entity_changes(_compare(old, new)) == set()
+
+
+def test_moved_within_a_section_and_renamed_heading():
+    a = ("paragraph", "Two", "First paragraph of section two, long enough to matter here.", [])
+    b = ("paragraph", "Two", "Second paragraph of section two, also long enough to count.", [])
+    old = FILLER + [a, b]
+    new = FILLER + [b, a]
+    ch = _compare(old, new)
+    assert list(zip(ch.change, ch.before, ch.after)) == [("moved", "Two", "Two")]
+    # A renamed heading changes the section of what follows it, which did not move.
+    renamed = FILLER[:2] + [("heading", "Two!", "Two!", []), ("paragraph", "Two!", FILLER[3][2], [])]
+    ch = _compare(FILLER, renamed)
+    assert list(zip(ch.level, ch.change, ch.label)) == [("block", "changed", "heading")]
+    # A heading inserted: the paragraph after it is in a new section but did not move.
+    inserted = FILLER[:2] + [("heading", "New", "New", [])] + [("paragraph", "New", FILLER[1][2] + "x", [])]
+    ch = _compare(FILLER[:2] + [FILLER[1][:2] + (FILLER[1][2] + "x", [])], inserted)
+    assert list(zip(ch.level, ch.change)) == [("block", "added")]
+
+
+def test_captions_do_not_move_and_repeated_blocks_keep_unique_ids():
+    cap = ("caption", "One", "A photo caption.", [])
+    item = ("list_item", "Two", "Same bullet.", [])
+    old = FILLER[:1] + [cap] + FILLER[1:] + [item, item]
+    new = FILLER + [cap]
+    ch = _compare(old, new)
+    assert list(zip(ch.change, ch.before)) == [("removed", "Same bullet."), ("removed", "Same bullet.")]
+    assert ch.change_id.is_unique
 
 
 def test_moved_block_is_not_removed_and_added():
@@ -88,6 +337,22 @@ def test_moved_block_is_not_removed_and_added():
     pairs, only_a, only_b = align_blocks(a, b)
     assert (only_a, only_b) == ([], [])
     assert sorted((i, j) for i, j, _ in pairs) == [(0, 2), (1, 1), (2, 0)]
+
+
+def test_stable_pairs_keeps_the_heaviest_common_order():
+    # (0,1) (1,2) (2,0): keeping the first two (weight 2) beats keeping the third (weight 1) ...
+    assert stable_pairs([(0, 1), (1, 2), (2, 0)], [1, 1, 1]) == {0, 1}
+    # ... unless it weighs more, like a heading.
+    assert stable_pairs([(0, 1), (1, 2), (2, 0)], [1, 1, 1000]) == {2}
+    assert stable_pairs([], []) == set()
+
+
+def test_fact_context_ignores_numbers_and_punctuation():
+    text = "The fleet consists of eight aircraft, scheduled for 2024 delivery."
+    start = text.index("eight")
+    assert fact_context(text, start, start + len("eight aircraft")) == frozenset(
+        {"<the", "<fleet", "<consists", "<of", ">scheduled", ">for", ">delivery"}
+    )
 
 
 def test_word_diff_and_similarity():
