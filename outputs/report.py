@@ -1,0 +1,674 @@
+"""The changes between editions as a page people can read, and as a Markdown summary.
+
+- :func:`write_report` writes ``out_dir/report.html``: one self-contained page (inline CSS and
+  inline SVG only: no script, no external font, style sheet or image, no network). Per series:
+  a timeline of the editions; then, for each pair of consecutive editions (newest first), the
+  facts whose value changed (old → new), the entities added and removed, and the blocks that
+  changed, side by side with word-level ``<del>``/``<ins>`` highlights (added, removed and
+  moved blocks too); last, a chart of the entities per label in each edition.
+- :func:`changes_markdown` gives the body of a Prefect Markdown artifact summarising the same
+  changes.
+
+Both read only the tables (``documents``, ``entities`` and ``changes``; ``blocks`` to put the
+changed blocks in reading order), and both are deterministic: the same tables give the same
+bytes. All text from the tables is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: How entity labels read on the page, in the order they are shown.
+LABEL_NAMES = {
+    "ORG": "Organisations",
+    "OPERATION": "Operations and missions",
+    "PERSON": "People",
+    "GPE": "Countries and cities",
+    "LOC": "Places",
+    "DATE": "Dates",
+    "AMOUNT": "Amounts",
+}
+#: Short names under the bars of the chart.
+CHART_NAMES = {"ORG": "Organisations", "OPERATION": "Operations", "PERSON": "People", "GPE": "Countries",
+               "LOC": "Places", "DATE": "Dates", "AMOUNT": "Amounts"}
+BLOCK_NAMES = {"title": "Title", "heading": "Heading", "paragraph": "Paragraph", "list_item": "List item", "caption": "Caption"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+#: Bar colours of the editions in the chart, oldest to newest (the newest is always the last).
+EDITION_COLOURS = ("#b9d3ec", "#7fb0dd", "#4a8bc9", "#2267ad", "#004990")
+_DEL = re.compile(r"\[-(.*?)-\]")
+_INS = re.compile(r"\{\+(.*?)\+\}")
+_FACT = re.compile(r"^(.*?) \((.*)\)$", re.S)
+
+REPORT_NAME = "report.html"
+
+
+# --------------------------------------------------------------------------------------------
+# The model of the page: series, editions, pairs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditionInfo:
+    doc_id: str
+    edition: str | None
+    source: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        return edition_label(self.edition)
+
+
+@dataclass(frozen=True)
+class Pair:
+    series: str
+    before: EditionInfo
+    after: EditionInfo
+    changes: pd.DataFrame
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.series}--{self.before.edition or 'undated'}--{self.after.edition or 'undated'}"
+
+
+def edition_label(edition: str | None) -> str:
+    """``"2019-02"`` → ``"February 2019"``; no edition → ``"undated"``."""
+    if not edition:
+        return "undated"
+    m = re.fullmatch(r"(\d{4})-(\d{2})", edition)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return edition
+    return f"{MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
+
+
+def _str(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _editions(documents: pd.DataFrame) -> dict[str, list[EditionInfo]]:
+    out: dict[str, list[EditionInfo]] = {}
+    docs = documents.sort_values(["series", "edition", "source"], na_position="first")
+    for r in docs.itertuples(index=False):
+        out.setdefault(str(r.series), []).append(EditionInfo(str(r.doc_id), _str(r.edition), str(r.source), str(r.title)))
+    return out
+
+
+def _pairs(series: str, editions: list[EditionInfo], changes: pd.DataFrame) -> list[Pair]:
+    """Consecutive editions with their changes, newest pair first."""
+    mine = changes[changes["series"] == series] if len(changes) else changes
+    pairs = []
+    for a, b in zip(editions, editions[1:]):
+        rows = mine[(mine["from_edition"].fillna("") == (a.edition or "")) & (mine["to_edition"].fillna("") == (b.edition or ""))] if len(mine) else mine
+        pairs.append(Pair(series, a, b, rows))
+    return pairs[::-1]
+
+
+_COUNTED = (
+    ("entity", "changed", "fact", "facts", "changed"),
+    ("entity", "added", "entity", "entities", "added"),
+    ("entity", "removed", "entity", "entities", "removed"),
+    ("block", "changed", "block", "blocks", "changed"),
+    ("block", "added", "block", "blocks", "added"),
+    ("block", "removed", "block", "blocks", "removed"),
+    ("block", "moved", "block", "blocks", "moved"),
+)
+
+
+def _counts(changes: pd.DataFrame) -> list[tuple[int, str]]:
+    """Numbers a reader wants first, as (n, words): "5", "facts changed"; none left out."""
+    if not len(changes):
+        return []
+    out = []
+    for level, change, one, many, verb in _COUNTED:
+        n = int(((changes["level"] == level) & (changes["change"] == change)).sum())
+        if n:
+            out.append((n, f"{one if n == 1 else many} {verb}"))
+    return out
+
+
+def split_fact(value: str | None) -> tuple[str, str]:
+    """``"70 measures (more than seventy measures)"`` → (``"more than seventy measures"``,
+    ``"70 measures"``): the words as printed, and the normalised value."""
+    if not value:
+        return "", ""
+    m = _FACT.match(value)
+    return (m.group(2), m.group(1)) if m else (value, "")
+
+
+def _plain(marked: str | None) -> str:
+    """A word-diff side without its markup."""
+    text = _DEL.sub(lambda m: m.group(1), marked or "")
+    return _INS.sub(lambda m: m.group(1), text)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+
+def esc(text: object) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def diff_html(marked: str | None) -> str:
+    """A word-diff side (``[-…-]`` / ``{+…+}``) as escaped HTML with ``<del>``/``<ins>``."""
+    out: list[str] = []
+    pos = 0
+    text = marked or ""
+    for m in re.finditer(r"\[-(.*?)-\]|\{\+(.*?)\+\}", text):
+        out.append(esc(text[pos : m.start()]))
+        if m.group(1) is not None:
+            out.append(f"<del>{esc(m.group(1))}</del>")
+        else:
+            out.append(f"<ins>{esc(m.group(2))}</ins>")
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+CSS = """
+:root{--blue:#004990;--ink:#1f2328;--muted:#5b6470;--line:#d9dee5;--bg:#f5f7fa;--card:#fff;
+--del-bg:#ffe4e2;--del-ink:#8d1c12;--ins-bg:#d8f5e0;--ins-ink:#0d5a24;--move:#6b4fbb;--move-bg:#efeafd}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--ink);
+font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+header.top{background:var(--blue);color:#fff;padding:28px 0 24px}
+header.top .wrap{display:flex;flex-wrap:wrap;align-items:flex-end;justify-content:space-between;gap:12px}
+header.top h1{margin:0;font-size:28px;letter-spacing:-.01em}
+header.top p{margin:4px 0 0;opacity:.85}
+.wrap{max-width:1120px;margin:0 auto;padding:0 24px}
+nav.toc{margin:0;display:flex;flex-wrap:wrap;gap:8px}
+nav.toc a{color:#fff;background:rgba(255,255,255,.14);border:1px solid rgba(255,255,255,.3);
+padding:4px 12px;border-radius:999px;text-decoration:none;font-size:13px}
+nav.toc a:hover{background:rgba(255,255,255,.26)}
+main{padding:8px 0 40px}
+section.series{background:var(--card);border:1px solid var(--line);border-radius:12px;margin:24px 0;
+padding:24px 28px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
+section.series>h2{margin:0;font-size:24px;color:var(--blue)}
+.slug{color:var(--muted);font-size:13px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.timeline{margin:14px 0 4px;width:100%;height:auto;display:block}
+.timeline a:hover rect{fill:#e6eef7}
+section.pair{border-top:1px solid var(--line);margin-top:22px;padding-top:18px}
+section.pair>h3{margin:0 0 4px;font-size:20px}
+.arrow{color:var(--muted);font-weight:400;padding:0 .25em}
+.chips{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 4px;padding:0;list-style:none}
+.chips li{font-size:12.5px;border-radius:999px;padding:2px 10px;background:#eef2f6;color:#2b3440}
+.chips li b{font-weight:700}
+h4{margin:22px 0 8px;font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
+table.facts{width:100%;border-collapse:collapse;font-size:14.5px}
+table.facts th{text-align:left;font-size:12px;color:var(--muted);font-weight:600;border-bottom:1px solid var(--line);padding:6px 10px}
+table.facts td{border-bottom:1px solid #eef1f4;padding:9px 10px;vertical-align:top}
+table.facts td.to{color:var(--muted);width:2em;text-align:center;font-size:18px}
+table.facts col.k{width:84px}table.facts col.w{width:24%}table.facts col.t{width:36px}
+.where{display:block;font-weight:400;font-size:12.5px;color:var(--muted)}
+.kind{display:inline-block;font-size:11px;font-weight:700;letter-spacing:.04em;text-transform:uppercase;
+border-radius:4px;padding:1px 6px;background:#e8eef6;color:var(--blue)}
+.what{font-weight:600}
+.norm{display:block;font-size:12.5px;color:var(--muted);font-variant-numeric:tabular-nums}
+del,ins{text-decoration:none;border-radius:3px;padding:0 2px}
+del{background:var(--del-bg);color:var(--del-ink);text-decoration:line-through;text-decoration-thickness:1px}
+ins{background:var(--ins-bg);color:var(--ins-ink)}
+.big del,.big ins{font-size:16px;font-weight:600;padding:1px 5px}
+.entities{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+.entities .col{border:1px solid var(--line);border-radius:10px;padding:10px 14px}
+.entities h5{margin:0 0 6px;font-size:14px}
+.entities h5 .n{color:var(--muted);font-weight:400}
+.entities .grp{margin:6px 0}
+.entities .lab{font-size:12px;color:var(--muted);margin-right:4px}
+.tag{display:inline-block;margin:2px 3px 2px 0;padding:1px 8px;border-radius:999px;font-size:13.5px}
+.tag.added{background:var(--ins-bg);color:var(--ins-ink)}
+.tag.removed{background:var(--del-bg);color:var(--del-ink);text-decoration:line-through;text-decoration-thickness:1px}
+.none{color:var(--muted);font-style:italic;font-size:14px;margin:4px 0}
+.block{border:1px solid var(--line);border-radius:10px;margin:10px 0;overflow:hidden}
+.block .meta{display:flex;flex-wrap:wrap;gap:8px;align-items:center;padding:6px 12px;background:#f8fafc;
+border-bottom:1px solid var(--line);font-size:13px;color:var(--muted)}
+.badge{font-size:11px;font-weight:700;text-transform:uppercase;letter-spacing:.05em;border-radius:4px;padding:1px 7px;color:#fff}
+.badge.changed{background:#9a6700}.badge.added{background:#1a7f37}.badge.removed{background:#cf222e}.badge.moved{background:var(--move)}
+.sec{color:var(--ink)}
+.cols{display:grid;grid-template-columns:1fr 1fr}
+.cols>div{padding:10px 14px;min-width:0}
+.cols>div+div{border-left:1px solid var(--line)}
+.cols .ed{display:block;font-size:11.5px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em;margin-bottom:2px}
+.cols p{margin:0}
+.cols .empty{color:#9aa3ad;font-style:italic}
+.block.moved .cols p{color:#444c56}
+.move{color:var(--move);font-weight:600}
+.chart{margin-top:6px;max-width:100%;height:auto}
+.legend{display:flex;flex-wrap:wrap;gap:14px;font-size:13px;color:var(--muted);margin:4px 0 0}
+.legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;vertical-align:-1px}
+footer{color:var(--muted);font-size:12.5px;text-align:center;padding:8px 0 32px}
+@media (max-width:760px){.entities,.cols{grid-template-columns:1fr}.cols>div+div{border-left:0;border-top:1px solid var(--line)}
+section.series{padding:18px 16px}}
+@media print{body{background:#fff}header.top{background:#fff;color:var(--ink);border-bottom:2px solid var(--blue)}
+nav.toc{display:none}section.series{box-shadow:none;break-inside:auto}.block{break-inside:avoid}}
+"""
+
+
+def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The report page for ``tables`` as one HTML string."""
+    documents = tables.get("documents", pd.DataFrame(columns=["doc_id", "series", "edition", "source", "title"]))
+    changes = tables.get("changes", pd.DataFrame(columns=["series", "from_edition", "to_edition", "change", "level"]))
+    entities = tables.get("entities", pd.DataFrame(columns=["doc_id", "label", "entity_id"]))
+    blocks = tables.get("blocks", pd.DataFrame(columns=["doc_id", "block_id", "kind", "section", "text"]))
+    series_eds = _editions(documents)
+    compared = sum(1 for eds in series_eds.values() if len(eds) > 1)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Factsheets: what changed between editions</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        '<header class="top"><div class="wrap"><div>',
+        "<h1>What changed between editions</h1>",
+        f"<p>{len(documents)} document{'s' * (len(documents) != 1)} in {len(series_eds)} series; "
+        f"{compared} series with more than one edition; {len(changes)} change{'s' * (len(changes) != 1)} found.</p>",
+        "</div>",
+    ]
+    if series_eds:
+        parts.append('<nav class="toc" aria-label="Series">')
+        parts += [f'<a href="#{esc(s)}">{esc(eds[-1].title)}</a>' for s, eds in series_eds.items()]
+        parts.append("</nav>")
+    parts.append("</div></header>")
+    parts.append('<main><div class="wrap">')
+    if not series_eds:
+        parts.append('<section class="series"><p class="none">No documents yet.</p></section>')
+    for series, eds in series_eds.items():
+        parts.append(_series_html(series, eds, changes, entities, blocks))
+    parts.append("</div></main>")
+    parts.append("<footer>Made by factsheets from the documents, entities and changes tables. "
+                 "Removed words are <del>struck through in red</del>, added words <ins>in green</ins>.</footer>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(out_dir: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
+    """Write ``out_dir/report.html`` (see the module docstring) and return its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / REPORT_NAME
+    tmp = path.with_name(f".{REPORT_NAME}.tmp")
+    tmp.write_text(render_report(tables), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: pd.DataFrame) -> str:
+    pairs = _pairs(series, eds, changes)
+    out = [f'<section class="series" id="{esc(series)}">', f"<h2>{esc(eds[-1].title)}</h2>",
+           f'<div class="slug">{esc(series)} · {len(eds)} edition{"s" * (len(eds) != 1)}</div>',
+           timeline_svg(eds, pairs)]
+    if len(eds) < 2:
+        out.append('<p class="none">Only one edition: nothing to compare yet.</p>')
+    for pair in pairs:
+        out.append(_pair_html(pair, blocks))
+    out.append(f'<section class="pair"><h3>Distinct entities per label, by edition</h3>{entity_chart_svg(eds, entities)}</section>')
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def timeline_svg(eds: list[EditionInfo], pairs: list[Pair]) -> str:
+    """The editions on a line, oldest left, each gap linking to its pair's changes."""
+    n = len(eds)
+    width, left, right = 1000, 90, 90
+    step = (width - left - right) / max(n - 1, 1)
+    xs = [left + k * step for k in range(n)] if n > 1 else [width / 2]
+    by_after = {p.after.doc_id: p for p in pairs}
+    parts = [f'<svg class="timeline" viewBox="0 0 {width} 96" role="img" aria-label="{esc("Editions: " + ", ".join(e.label for e in eds))}">',
+             f'<line x1="{xs[0]:.1f}" y1="48" x2="{xs[-1]:.1f}" y2="48" stroke="#9fb6cf" stroke-width="2"/>']
+    for k, e in enumerate(eds):
+        if k and e.doc_id in by_after:
+            pair = by_after[e.doc_id]
+            total = len(pair.changes)
+            mid = (xs[k - 1] + xs[k]) / 2
+            text = f"{total} change{'s' * (total != 1)}"
+            w = 12 + 7.2 * len(text)
+            parts.append(f'<a href="#{esc(pair.anchor)}"><title>{esc(f"{pair.before.label} → {pair.after.label}: {text}")}</title>'
+                         f'<rect x="{mid - w / 2:.1f}" y="37" width="{w:.1f}" height="22" rx="11" fill="#fff" stroke="#9fb6cf"/>'
+                         f'<text x="{mid:.1f}" y="52" text-anchor="middle" font-size="12.5" fill="#004990">{esc(text)}</text></a>')
+    for k, e in enumerate(eds):
+        last = k == n - 1
+        parts.append(f'<g><title>{esc(e.source)}</title>'
+                     f'<circle cx="{xs[k]:.1f}" cy="48" r="{8 if last else 6}" fill="{"#004990" if last else "#fff"}" stroke="#004990" stroke-width="2.5"/>'
+                     f'<text x="{xs[k]:.1f}" y="24" text-anchor="middle" font-size="15" font-weight="600" fill="#1f2328">{esc(e.label)}</text>'
+                     f'<text x="{xs[k]:.1f}" y="82" text-anchor="middle" font-size="11" fill="#5b6470">{esc(_short(e.source, 34))}</text></g>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _pair_html(pair: Pair, blocks: pd.DataFrame) -> str:
+    ch = pair.changes
+    counts = _counts(ch)
+    out = [f'<section class="pair" id="{esc(pair.anchor)}">',
+           f'<h3>{esc(pair.before.label)}<span class="arrow">→</span>{esc(pair.after.label)}</h3>']
+    if counts:
+        out.append('<ul class="chips">' + "".join(f"<li><b>{n}</b> {esc(words)}</li>" for n, words in counts) + "</ul>")
+    else:
+        out.append('<p class="none">No differences found between these editions.</p>')
+    out.append(_facts_html(ch, pair, blocks))
+    out.append(_entities_html(ch, pair))
+    out.append(_blocks_html(ch, pair, blocks))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _section_of(blocks: pd.DataFrame, doc_id: str, words: str) -> str | None:
+    """The section of the first block of a document whose text holds ``words``."""
+    if not words or not len(blocks):
+        return None
+    mine = blocks[(blocks["doc_id"] == doc_id) & ~blocks["kind"].isin(["header", "footer"])].sort_values("block_id")
+    hits = mine[mine["text"].str.contains(words, regex=False)]
+    return _str(hits["section"].iloc[0]) if len(hits) else None
+
+
+def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
+    facts = ch[(ch["level"] == "entity") & (ch["change"] == "changed")] if len(ch) else ch
+    out = ["<h4>Facts that changed</h4>"]
+    if not len(facts):
+        out.append('<p class="none">No amount or date changed.</p>')
+        return "\n".join(out)
+    facts = facts.assign(_k=facts["label"].map({"AMOUNT": 0, "DATE": 1}).fillna(2)).sort_values(["_k", "canonical", "before"], kind="mergesort")
+    out.append('<table class="facts"><colgroup><col class="k"><col class="w"><col><col class="t"><col></colgroup>'
+               '<thead><tr><th>Kind</th><th>Fact</th><th>Before</th><th></th><th>After</th></tr></thead><tbody>')
+    for r in facts.itertuples(index=False):
+        old_text, old_norm = split_fact(r.before)
+        new_text, new_norm = split_fact(r.after)
+        kind = "Amount" if r.label == "AMOUNT" else "Date" if r.label == "DATE" else r.label
+        what = _str(r.canonical) or ""
+        if r.label == "DATE" and what:
+            what = f"“… {what}”"
+        section = _section_of(blocks, pair.after.doc_id, new_text) or _section_of(blocks, pair.before.doc_id, old_text)
+        where = f'<span class="where">in {esc(section)}</span>' if section else ""
+        out.append(
+            f'<tr class="fact"><td><span class="kind">{esc(kind)}</span></td><td class="what">{esc(what)}{where}</td>'
+            f'<td class="big old"><del>{esc(old_text)}</del><span class="norm">{esc(old_norm)}</span></td>'
+            f'<td class="to">→</td>'
+            f'<td class="big new"><ins>{esc(new_text)}</ins><span class="norm">{esc(new_norm)}</span></td></tr>'
+        )
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _entities_html(ch: pd.DataFrame, pair: Pair) -> str:
+    ent = ch[(ch["level"] == "entity") & ch["change"].isin(["added", "removed"])] if len(ch) else ch
+    out = ["<h4>Entities added and removed</h4>"]
+    if not len(ent):
+        out.append('<p class="none">The same people, organisations, places, dates and amounts in both editions.</p>')
+        return "\n".join(out)
+    out.append('<div class="entities">')
+    for change, title, side in (("added", "Added", "after"), ("removed", "Removed", "before")):
+        rows = ent[ent["change"] == change]
+        edition = pair.after.label if change == "added" else pair.before.label
+        out.append(f'<div class="col {change}"><h5>{title} <span class="n">({len(rows)}, {"only in" if len(rows) else "none in"} {esc(edition)})</span></h5>')
+        for label in _label_order(rows["label"]):
+            names = rows[rows["label"] == label].sort_values("canonical")
+            tags = "".join(f'<span class="tag {change}" title="{esc(getattr(r, side))}">{esc(_entity_name(r.label, r.canonical, getattr(r, side)))}</span>'
+                           for r in names.itertuples(index=False))
+            out.append(f'<div class="grp"><span class="lab">{esc(LABEL_NAMES.get(label, label))}</span>{tags}</div>')
+        out.append("</div>")
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _entity_name(label: str, canonical: str | None, text: str | None) -> str:
+    """Dates and amounts read better as printed ("December 2019"), names by their canonical."""
+    if label in ("DATE", "AMOUNT") and text:
+        return text
+    return canonical or text or ""
+
+
+def _label_order(labels: Iterable[str]) -> list[str]:
+    present = set(labels)
+    return [lab for lab in LABEL_NAMES if lab in present] + sorted(present - set(LABEL_NAMES))
+
+
+def _block_positions(blocks: pd.DataFrame, doc_id: str) -> dict[str, int]:
+    if not len(blocks):
+        return {}
+    mine = blocks[blocks["doc_id"] == doc_id].sort_values("block_id")
+    out: dict[str, int] = {}
+    for r in mine.itertuples(index=False):
+        out.setdefault(r.text, int(r.block_id))
+    return out
+
+
+def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
+    blk = ch[ch["level"] == "block"] if len(ch) else ch
+    out = ["<h4>Text, side by side</h4>"]
+    if not len(blk):
+        out.append('<p class="none">No heading, paragraph, list item or caption changed.</p>')
+        return "\n".join(out)
+    pos_new = _block_positions(blocks, pair.after.doc_id)
+    pos_old = _block_positions(blocks, pair.before.doc_id)
+
+    def order(r: Any) -> tuple[float, str]:
+        """Reading order of the newer edition; a removed block where it stood in the older."""
+        if r.change == "moved":
+            text = _str(r.canonical) or ""
+            return float(pos_new.get(text, 1e9)), text
+        if r.change == "removed":
+            text = _str(r.before) or ""
+            return float(pos_old.get(text, 1e9)) - 0.5, text
+        text = _plain(_str(r.after))
+        return float(pos_new.get(text, 1e9)), text
+
+    rows = sorted(blk.itertuples(index=False), key=order)
+    old_label, new_label = esc(pair.before.label), esc(pair.after.label)
+    for r in rows:
+        kind = esc(BLOCK_NAMES.get(r.label, r.label))
+        if r.change == "moved":
+            meta = (f'<span class="badge moved">moved</span><span>{kind}</span>'
+                    f'<span class="move">{esc(_str(r.before) or "(before the first heading)")} → {esc(_str(r.after) or "(before the first heading)")}</span>')
+            left = f'<span class="ed">{old_label} · {esc(_str(r.before) or "")}</span><p>{esc(r.canonical)}</p>'
+            right = f'<span class="ed">{new_label} · {esc(_str(r.after) or "")}</span><p>{esc(r.canonical)}</p>'
+        elif r.change == "changed":
+            sim = f"{r.similarity:.0%} similar" if pd.notna(r.similarity) else ""
+            meta = f'<span class="badge changed">changed</span><span>{kind}</span><span class="sec">{esc(_str(r.canonical) or "")}</span><span>{esc(sim)}</span>'
+            left = f'<span class="ed">{old_label}</span><p>{diff_html(r.before)}</p>'
+            right = f'<span class="ed">{new_label}</span><p>{diff_html(r.after)}</p>'
+        elif r.change == "added":
+            meta = f'<span class="badge added">added</span><span>{kind}</span><span class="sec">{esc(_str(r.canonical) or "")}</span>'
+            left = f'<span class="ed">{old_label}</span><p class="empty">not in this edition</p>'
+            right = f'<span class="ed">{new_label}</span><p><ins>{esc(r.after)}</ins></p>'
+        else:
+            meta = f'<span class="badge removed">removed</span><span>{kind}</span><span class="sec">{esc(_str(r.canonical) or "")}</span>'
+            left = f'<span class="ed">{old_label}</span><p><del>{esc(r.before)}</del></p>'
+            right = f'<span class="ed">{new_label}</span><p class="empty">not in this edition</p>'
+        out.append(f'<div class="block {esc(r.change)}"><div class="meta">{meta}</div><div class="cols"><div class="old">{left}</div><div class="new">{right}</div></div></div>')
+    return "\n".join(out)
+
+
+def entity_counts(eds: list[EditionInfo], entities: pd.DataFrame) -> pd.DataFrame:
+    """Distinct entities per label (rows) in each edition (columns, oldest first)."""
+    ids = [e.doc_id for e in eds]
+    mine = entities[entities["doc_id"].isin(ids)] if len(entities) else entities
+    if not len(mine):
+        return pd.DataFrame(0, index=pd.Index([], name="label"), columns=ids)
+    table = mine.groupby(["label", "doc_id"])["entity_id"].nunique().unstack(fill_value=0)
+    table = table.reindex(columns=ids, fill_value=0)
+    return table.reindex(_label_order(table.index))
+
+
+def entity_chart_svg(eds: list[EditionInfo], entities: pd.DataFrame) -> str:
+    """A grouped bar chart: for each label, one bar per edition (distinct entities)."""
+    counts = entity_counts(eds, entities)
+    if not len(counts):
+        return '<p class="none">No entities.</p>'
+    colours = _colours(len(eds))
+    labels = list(counts.index)
+    top = max(int(counts.to_numpy().max()), 1)
+    n = len(eds)
+    bar, gap, group_gap = (22 if n <= 3 else 14), 3, 18
+    group_w = max(n * bar + (n - 1) * gap, 84)
+    bars_w = n * bar + (n - 1) * gap
+    left, bottom, plot_h = 40, 42, 170
+    width = left + len(labels) * (group_w + group_gap) + 10
+    height = plot_h + bottom + 14
+    y0 = 14 + plot_h
+    scale = plot_h / _nice(top)
+    parts = [f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+             'aria-label="Distinct entities per label in each edition">']
+    for tick in _ticks(top):
+        y = y0 - tick * scale
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 6}" y2="{y:.1f}" stroke="#e6e9ee"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#5b6470">{tick}</text>')
+    for g, label in enumerate(labels):
+        gx = left + group_gap / 2 + g * (group_w + group_gap)
+        for k, e in enumerate(eds):
+            value = int(counts.at[label, e.doc_id])
+            h = value * scale
+            x = gx + (group_w - bars_w) / 2 + k * (bar + gap)
+            parts.append(f'<g><title>{esc(f"{LABEL_NAMES.get(label, label)}, {e.label}: {value}")}</title>'
+                         f'<rect x="{x:.1f}" y="{y0 - h:.1f}" width="{bar}" height="{max(h, 0.5):.1f}" rx="2" fill="{colours[k]}"/>'
+                         f'<text x="{x + bar / 2:.1f}" y="{y0 - h - 4:.1f}" text-anchor="middle" font-size="10.5" fill="#1f2328">{value}</text></g>')
+        parts.append(f'<text x="{gx + group_w / 2:.1f}" y="{y0 + 18}" text-anchor="middle" font-size="12" font-weight="600" fill="#1f2328">{esc(CHART_NAMES.get(label, label))}</text>')
+    parts.append(f'<line x1="{left}" y1="{y0}" x2="{width - 6}" y2="{y0}" stroke="#9aa3ad"/>')
+    parts.append("</svg>")
+    legend = "".join(f'<span><i style="background:{colours[k]}"></i>{esc(e.label)}</span>' for k, e in enumerate(eds))
+    return "".join(parts) + f'<div class="legend">{legend}</div>'
+
+
+def _colours(n: int) -> list[str]:
+    """``n`` bar colours spread from light (oldest) to the darkest blue (newest)."""
+    last = len(EDITION_COLOURS) - 1
+    if n == 1:
+        return [EDITION_COLOURS[last]]
+    return [EDITION_COLOURS[round(k * last / (n - 1))] for k in range(n)]
+
+
+def _nice(top: int) -> int:
+    """The axis maximum: ``top`` rounded up to a multiple of a round step."""
+    step = _step(top)
+    return max(step, -(-top // step) * step)
+
+
+def _step(top: int) -> int:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if top / step <= 5:
+            return step
+    return 10 ** len(str(top))
+
+
+def _ticks(top: int) -> list[int]:
+    step = _step(top)
+    return list(range(0, _nice(top) + 1, step))
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown (the Prefect artifact)
+# --------------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md(text: object) -> str:
+    """Text made safe for Markdown (and a table cell): special characters escaped, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(("" if text is None else str(text)).split()))
+
+
+def _excerpts(marked: str | None, words: int = 5) -> list[str]:
+    """The pieces of a word-diff side around each change, with ``words`` words either side,
+    changes in Markdown (~~removed~~, **added**)."""
+    tokens: list[tuple[str, str]] = []  # (kind, text): kind "", "del" or "ins"
+    pos = 0
+    text = marked or ""
+    for m in re.finditer(r"\[-(.*?)-\]|\{\+(.*?)\+\}", text):
+        tokens += [("", w) for w in text[pos : m.start()].split()]
+        tokens.append(("del", m.group(1)) if m.group(1) is not None else ("ins", m.group(2)))
+        pos = m.end()
+    tokens += [("", w) for w in text[pos:].split()]
+    hits = [k for k, (kind, _) in enumerate(tokens) if kind]
+    spans: list[list[int]] = []
+    for k in hits:
+        lo, hi = max(0, k - words), min(len(tokens), k + words + 1)
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = hi
+        else:
+            spans.append([lo, hi])
+    out = []
+    for lo, hi in spans:
+        piece = " ".join(
+            f"~~{md(t)}~~" if kind == "del" else f"**{md(t)}**" if kind == "ins" else md(t) for kind, t in tokens[lo:hi]
+        )
+        out.append(("… " if lo else "") + piece + (" …" if hi < len(tokens) else ""))
+    return out
+
+
+def changes_markdown(tables: Mapping[str, pd.DataFrame]) -> str:
+    """A Markdown summary of the changes (the body of the flow's Prefect artifact): per series
+    and pair of editions, newest first, the counts, the facts that changed (old → new), the
+    entities added and removed, and the blocks moved, added, removed and changed (excerpts of
+    the changes, ~~removed~~ and **added** words)."""
+    documents = tables.get("documents", pd.DataFrame(columns=["doc_id", "series", "edition", "source", "title"]))
+    changes = tables.get("changes", pd.DataFrame(columns=["series"]))
+    lines = ["# Changes between editions", ""]
+    series_eds = {s: eds for s, eds in _editions(documents).items() if len(eds) > 1}
+    if not series_eds:
+        lines.append("No series has two editions yet: nothing to compare.")
+        return "\n".join(lines) + "\n"
+    for series, eds in series_eds.items():
+        lines += [f"## {md(eds[-1].title)} ({md(series)})", ""]
+        lines.append("Editions: " + " → ".join(md(e.label) for e in eds))
+        lines.append("")
+        for pair in _pairs(series, eds, changes):
+            lines += _pair_markdown(pair)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _pair_markdown(pair: Pair) -> list[str]:
+    ch = pair.changes
+    lines = [f"### {md(pair.before.label)} → {md(pair.after.label)}", ""]
+    counts = _counts(ch)
+    if not counts:
+        return lines + ["No differences found.", ""]
+    lines += [", ".join(f"{n} {words}" for n, words in counts), ""]
+    facts = ch[(ch["level"] == "entity") & (ch["change"] == "changed")]
+    if len(facts):
+        lines += ["| | fact | before | after |", "|---|---|---|---|"]
+        for r in facts.itertuples(index=False):
+            old_text, old_norm = split_fact(r.before)
+            new_text, new_norm = split_fact(r.after)
+            kind = "amount" if r.label == "AMOUNT" else "date" if r.label == "DATE" else r.label
+            lines.append(f"| {kind} | {md(r.canonical)} | {md(old_text)} ({md(old_norm)}) | **{md(new_text)}** ({md(new_norm)}) |")
+        lines.append("")
+    ent = ch[(ch["level"] == "entity") & ch["change"].isin(["added", "removed"])]
+    for change, sign in (("added", "Added"), ("removed", "Removed")):
+        rows = ent[ent["change"] == change]
+        if len(rows):
+            side = "after" if change == "added" else "before"
+            names = [f"{md(_entity_name(r.label, r.canonical, getattr(r, side)))} ({r.label})" for r in rows.itertuples(index=False)]
+            lines += [f"**{sign}:** " + ", ".join(names), ""]
+    blk = ch[ch["level"] == "block"]
+    if len(blk):
+        for r in blk.itertuples(index=False):
+            kind = BLOCK_NAMES.get(r.label, r.label).lower()
+            if r.change == "moved":
+                lines.append(f"- moved {kind} from *{md(r.before or '—')}* to *{md(r.after or '—')}*: {md(_short(r.canonical or '', 90))}")
+            elif r.change == "added":
+                lines.append(f"- added {kind} in *{md(r.canonical or '—')}*: **{md(_short(r.after or '', 120))}**")
+            elif r.change == "removed":
+                lines.append(f"- removed {kind} in *{md(r.canonical or '—')}*: ~~{md(_short(r.before or '', 120))}~~")
+            else:
+                old = " / ".join(_excerpts(r.before)) if "[-" in (r.before or "") else ""
+                new = " / ".join(_excerpts(r.after)) if "{+" in (r.after or "") else ""
+                diff = f"{old} → {new}" if old and new else old or new
+                lines.append(f"- changed {kind} in *{md(r.canonical or '—')}*: {diff}")
+        lines.append("")
+    return lines

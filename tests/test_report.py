@@ -1,0 +1,305 @@
+"""The report page and the Markdown summary, on the sample editions.
+
+The page is parsed (stdlib ``html.parser``) and its content checked: every edit listed in
+samples/README.md shows with old → new, and the page is self-contained (no script, no
+external reference). One test opens it in headless Chromium when Chromium is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from outputs.report import changes_markdown, diff_html, edition_label, render_report, write_report
+from schemas.tables import empty
+
+from .conftest import SAMPLES
+
+NATO_EU_2021 = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
+MOVED = "The NATO Secretary General and the EU High Representative regularly report to NATO Allies and EU Member States on this cooperation, which has seen substantial progress."
+
+#: Every amount and date edit of samples/README.md, as printed: (before, after).
+FACT_EDITS = {
+    ("more than seventy measures", "74 measures"),
+    ("eight aircraft", "nine aircraft"),
+    ("five Allies", "six Allies"),
+    ("between 2020 and 2024", "between 2020 and 2025"),
+    ("late 2018", "late 2019"),
+    ("nine aircraft", "ten aircraft"),
+    ("2 million EUR", "2.5 million EUR"),
+}
+
+
+@pytest.fixture(scope="module")
+def tables(store):
+    """The sample store with the November 2021 edition too (whether or not ``store`` has it)."""
+    from flows.steps import merge_results, process_document
+
+    return merge_results(store, [process_document(NATO_EU_2021)])
+
+
+@pytest.fixture(scope="module")
+def report(tables, tmp_path_factory):
+    path = write_report(tmp_path_factory.mktemp("report"), tables)
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(report):
+    return Page.parse(report.read_text(encoding="utf-8"))
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Element | None):
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Element | str] = []
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(c if isinstance(c, str) else c.text for c in self.children).split())
+
+    def iter(self):
+        yield self
+        for c in self.children:
+            if isinstance(c, Element):
+                yield from c.iter()
+
+    def find_all(self, tag: str | None = None, cls: str | None = None) -> list[Element]:
+        return [e for e in self.iter() if (tag is None or e.tag == tag) and (cls is None or cls in e.classes)]
+
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "embed", "source", "track", "wbr"}
+
+
+class Page(HTMLParser):
+    """A small DOM: enough to find elements by tag and class and read their text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#root", {}, None)
+        self.node = self.root
+        self.raw = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Page:
+        page = cls()
+        page.raw = text
+        page.feed(text)
+        page.close()
+        return page
+
+    def handle_starttag(self, tag, attrs):
+        el = Element(tag, dict(attrs), self.node)
+        self.node.children.append(el)
+        if tag not in VOID:
+            self.node = el
+
+    def handle_startendtag(self, tag, attrs):
+        self.node.children.append(Element(tag, dict(attrs), self.node))
+
+    def handle_endtag(self, tag):
+        node = self.node
+        while node is not self.root and node.tag != tag:
+            node = node.parent
+        if node is not self.root:
+            self.node = node.parent
+
+    def handle_data(self, data):
+        self.node.children.append(data)
+
+    def find_all(self, tag=None, cls=None):
+        return self.root.find_all(tag, cls)
+
+
+def _series(page: Page, slug: str) -> Element:
+    return next(e for e in page.find_all("section", "series") if e.attrs.get("id") == slug)
+
+
+def _blocks(pair: Element, change: str) -> list[Element]:
+    return [e for e in pair.find_all("div", "block") if change in e.classes]
+
+
+def _pair(page: Page, a: str, b: str) -> Element:
+    return next(e for e in page.find_all("section", "pair") if e.attrs.get("id") == f"nato-eu-relations--{a}--{b}")
+
+
+# --- content --------------------------------------------------------------------------------
+
+
+def test_every_fact_edit_shows_old_and_new(page):
+    got = set()
+    for row in page.find_all("tr", "fact"):
+        (old,), (new,) = row.find_all("del"), row.find_all("ins")
+        got.add((old.text, new.text))
+        assert "→" in row.text
+    assert got == FACT_EDITS
+
+
+def test_facts_come_first_then_entities_then_text(page):
+    pair = _pair(page, "2019-02", "2020-06")
+    headings = [h.text for h in pair.find_all("h4")]
+    assert headings == ["Facts that changed", "Entities added and removed", "Text, side by side"]
+
+
+def test_entities_added_and_removed(page):
+    pair = _pair(page, "2019-02", "2020-06")
+    added = {t.text for t in pair.find_all("span", "added") if "tag" in t.classes}
+    removed = {t.text for t in pair.find_all("span", "removed") if "tag" in t.classes}
+    assert added == {"Ursula von der Leyen", "Charles Michel", "December 2019", "Brussels", "NATO Headquarters", "CERT-EU",
+                     "NATO Computer Incident Response Capability"}
+    assert removed == {"Afghanistan", "Resolute Support Mission", "International Security Assistance Force", "EU Police Mission in Afghanistan"}
+
+
+def test_blocks_side_by_side_with_word_highlights(page):
+    pair = _pair(page, "2019-02", "2020-06")
+    changed = _blocks(pair, "changed")
+    assert len(changed) == 4
+    for block in changed:
+        old, new = block.find_all("div", "old")[0], block.find_all("div", "new")[0]
+        assert not old.find_all("ins") and not new.find_all("del")
+        assert old.find_all("del") or new.find_all("ins")
+    measures = next(b for b in changed if "cooperating on" in b.text)
+    assert [d.text for d in measures.find_all("del")] == ["more than seventy"]
+    assert [i.text for i in measures.find_all("ins")] == ["74"]
+    cyber = next(b for b in changed if "On cyber defence" in b.text)
+    assert cyber.find_all("ins")[0].text.startswith("A Technical Arrangement between the NATO Computer Incident Response Capability")
+    (added,) = _blocks(pair, "added")
+    assert added.find_all("ins")[0].text.startswith("In December 2019, the NATO Secretary General welcomed")
+    (removed,) = _blocks(pair, "removed")
+    assert removed.find_all("del")[0].text.startswith("In Afghanistan, the NATO-led Resolute Support Mission")
+
+
+def test_moved_paragraph_shows_both_sections(page):
+    pair = _pair(page, "2020-06", "2021-11")
+    (moved,) = _blocks(pair, "moved")
+    assert "A new framework for cooperation → Other areas of cooperation" in moved.find_all("span", "move")[0].text
+    assert moved.find_all("div", "old")[0].find_all("p")[0].text == MOVED
+    assert moved.find_all("div", "new")[0].find_all("p")[0].text == MOVED
+    assert not _blocks(pair, "added") and not _blocks(pair, "removed")
+
+
+def test_timeline_and_chart(page, tables):
+    nato = _series(page, "nato-eu-relations")
+    (timeline,) = nato.find_all("svg", "timeline")
+    assert [t.text for t in timeline.find_all("text") if t.attrs.get("font-weight") == "600"] == ["February 2019", "June 2020", "November 2021"]
+    assert len(timeline.find_all("circle")) == 3
+    assert {a.attrs["href"] for a in timeline.find_all("a")} == {"#nato-eu-relations--2019-02--2020-06", "#nato-eu-relations--2020-06--2021-11"}
+    (chart,) = nato.find_all("svg", "chart")
+    bars = chart.find_all("rect")
+    labels = tables["entities"].merge(tables["documents"])
+    labels = labels[labels.series == "nato-eu-relations"].label.nunique()
+    assert len(bars) == 3 * labels
+    titles = {t.text for t in chart.find_all("title")}
+    assert "People, June 2020: 5" in titles  # Ursula von der Leyen and Charles Michel joined three
+
+
+def test_page_is_self_contained(page, report):
+    raw = report.read_text(encoding="utf-8")
+    assert not page.find_all("script") and not page.find_all("link") and not page.find_all("img") and not page.find_all("iframe")
+    assert not any("src" in e.attrs for e in page.find_all())
+    assert not re.search(r"https?://", raw, re.I)
+    assert "url(" not in raw and "@import" not in raw and "@font-face" not in raw
+    assert all(a.attrs["href"].startswith("#") for a in page.find_all("a"))
+    assert page.find_all("style") and page.find_all("meta")[0].attrs == {"charset": "utf-8"}
+
+
+def test_same_tables_give_the_same_page(tables, report):
+    assert render_report(tables) == report.read_text(encoding="utf-8")
+
+
+# --- escaping and edge cases ----------------------------------------------------------------
+
+
+def _hostile_tables() -> dict[str, pd.DataFrame]:
+    from outputs.compare import finish_changes
+
+    bad = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+    rows = [
+        {"series": "s", "from_edition": "2020-01", "to_edition": "2021-01", "change": "changed", "level": "block",
+         "label": "paragraph", "canonical": bad, "before": f"a [-{bad}-] b", "after": "a {+<u>under</u>+} b", "similarity": 0.5},
+        {"series": "s", "from_edition": "2020-01", "to_edition": "2021-01", "change": "added", "level": "entity",
+         "label": "ORG", "canonical": bad, "before": None, "after": bad, "similarity": None},
+        {"series": "s", "from_edition": "2020-01", "to_edition": "2021-01", "change": "changed", "level": "entity",
+         "label": "AMOUNT", "canonical": "x|y", "before": "1 x (one <x>)", "after": "2 x (two | x)", "similarity": None},
+    ]
+    docs = pd.DataFrame({"doc_id": ["a" * 64, "b" * 64], "source": ["1.pdf", "2.pdf"], "series": ["s", "s"],
+                         "title": [bad, bad], "edition": ["2020-01", "2021-01"]})
+    return {"documents": docs, "changes": finish_changes(rows), "entities": empty("entities"), "blocks": empty("blocks")}
+
+
+def test_all_text_is_escaped():
+    html_text = render_report(_hostile_tables())
+    page = Page.parse(html_text)
+    assert not page.find_all("script") and not page.find_all("img") and not page.find_all("u")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x" in html_text
+    assert diff_html("a [-<x>-] {+&+} b") == "a <del>&lt;x&gt;</del> <ins>&amp;</ins> b"
+
+
+def test_markdown_escapes_and_keeps_tables_whole():
+    text = changes_markdown(_hostile_tables())
+    assert "<script>" not in text and "\\<script\\>" in text
+    fact = next(line for line in text.splitlines() if line.startswith("| amount"))
+    assert fact.count("|") - fact.count("\\|") == 5  # the "|" in the fact is escaped
+
+
+def test_empty_store():
+    page = Page.parse(render_report({}))
+    assert "No documents yet." in page.root.text
+    assert changes_markdown({}).startswith("# Changes between editions")
+    assert "nothing to compare" in changes_markdown({})
+
+
+def test_edition_label():
+    assert edition_label("2019-02") == "February 2019"
+    assert edition_label(None) == "undated"
+
+
+# --- the Markdown artifact ------------------------------------------------------------------
+
+
+def test_changes_markdown_summarises_every_edit(tables):
+    text = changes_markdown(tables)
+    assert text.index("### June 2020 → November 2021") < text.index("### February 2019 → June 2020")
+    facts = [line for line in text.splitlines() if line.startswith(("| amount", "| date"))]
+    assert len(facts) == len(FACT_EDITS)
+    for old, new in FACT_EDITS:
+        assert any(f"| {old} (" in line and f"| **{new}** (" in line for line in facts), (old, new)
+    assert "2 facts changed, 2 blocks changed, 1 block moved" in text
+    assert "- moved paragraph from *A new framework for cooperation* to *Other areas of cooperation*" in text
+    assert "**Added:** December 2019 (DATE), Brussels (GPE), CERT\\-EU (ORG)" not in text  # "-" is not escaped
+    assert "**Added:** December 2019 (DATE), Brussels (GPE), CERT-EU (ORG)" in text
+    assert "~~nine~~" in text and "**ten**" in text
+
+
+# --- in a browser ---------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (it is not on CI); the parsed-HTML tests still run")
+def test_report_opens_in_headless_chromium(report, tmp_path):
+    dom = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    rendered = Page.parse(dom)
+    assert rendered.find_all("h1")[0].text == "What changed between editions"
+    assert {(r.find_all("del")[0].text, r.find_all("ins")[0].text) for r in rendered.find_all("tr", "fact")} == FACT_EDITS
+    assert not rendered.find_all("script")
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
