@@ -18,10 +18,11 @@ def extract_document(
     layout: LayoutSettings | dict[str, Any] | None = None,
     max_pages: int | None = None,
     doc_id: str | None = None,
+    ocr: bool = True,
 ) -> ExtractedDocument:
     path = Path(path)
     doc_id = doc_id or file_digest(path)
-    pages, info = read_pages(path, max_pages=max_pages)
+    pages, info = read_pages(path, max_pages=max_pages, ocr=ocr)
     blocks = build_blocks(pages, layout)
     if not any(b.kind not in ("header", "footer") for b in blocks):
         raise LayoutError(f"{path.name}: no body text was found on its {len(pages)} page(s).", source=path.name)

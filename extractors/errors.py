@@ -29,6 +29,12 @@ class NoTextLayerError(FactsheetError):
     stage = "layout"
 
 
+class TooLargeError(FactsheetError):
+    """The document is over a configured limit (pages)."""
+
+    stage = "limit"
+
+
 class LayoutError(FactsheetError):
     """The pages were read but no usable text blocks came out of them."""
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .errors import NoTextLayerError, UnreadablePDFError
+from .errors import NoTextLayerError, TooLargeError, UnreadablePDFError
 from .layout import PageWords, words_of_page
 
 
@@ -19,16 +19,13 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_pages(path: Path, max_pages: int | None = None) -> tuple[list[PageWords], dict[str, Any]]:
+def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tuple[list[PageWords], dict[str, Any]]:
     """The words of every page of ``path`` and the PDF's info dictionary.
 
     Raises ``UnreadablePDFError`` when the file is not a readable PDF and ``NoTextLayerError``
     when no page has any text.
     """
     import pdfplumber
-    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
 
     size = path.stat().st_size
     if size == 0:
@@ -45,9 +42,9 @@ def read_pages(path: Path, max_pages: int | None = None) -> tuple[list[PageWords
         with pdfplumber.open(path) as pdf:
             n = len(pdf.pages)
             if max_pages is not None and n > max_pages:
-                raise UnreadablePDFError(
+                raise TooLargeError(
                     f"{path.name} has {n} pages, more than the limit of {max_pages}; raise the "
-                    "max_pages setting if this really is a factsheet.",
+                    "max_pages setting (FACTSHEETS_MAX_PAGES) if this really is a factsheet.",
                     source=path.name,
                 )
             pages = []
@@ -55,31 +52,52 @@ def read_pages(path: Path, max_pages: int | None = None) -> tuple[list[PageWords
                 pages.append(words_of_page(page, i))
                 page.close()
             info = dict(pdf.metadata or {})
-    except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
-        raise UnreadablePDFError(
-            f"{path.name} is encrypted with a password; decrypt it (e.g. `qpdf --decrypt`) and ingest it again.",
-            source=path.name,
-        ) from exc
-    except (PDFSyntaxError, PSException) as exc:
-        raise UnreadablePDFError(
-            f"{path.name} is damaged and cannot be parsed ({type(exc).__name__}: {exc}); "
-            "re-download it or repair it (e.g. `qpdf in.pdf out.pdf`).",
-            source=path.name,
-        ) from exc
-    except UnreadablePDFError:
+    except (UnreadablePDFError, TooLargeError, MemoryError):
         raise
     except Exception as exc:  # pdfminer raises many kinds of errors on broken files
-        raise UnreadablePDFError(
-            f"{path.name} could not be read as a PDF ({type(exc).__name__}: {exc}); re-download or re-export it.",
-            source=path.name,
-        ) from exc
+        if isinstance(exc.args[0] if exc.args else None, MemoryError) or isinstance(exc.__context__, MemoryError):
+            raise MemoryError(f"{path.name}: {exc}") from exc  # a limit, not a damaged file
+        raise _explain(exc, path) from exc
     if not any(p.words for p in pages):
+        from .ocr import ocr_available, ocr_pages
+
+        if ocr and ocr_available():
+            try:
+                pages = ocr_pages(path)
+            except MemoryError:
+                raise
+            except Exception as exc:
+                raise NoTextLayerError(
+                    f"{path.name} has no text layer and OCR failed on it ({type(exc).__name__}: {exc}); "
+                    "check the file opens in a PDF viewer.", source=path.name) from exc
+            if any(p.words for p in pages):
+                return pages, info
+            raise NoTextLayerError(f"{path.name} has no text layer and OCR found no text on its {len(pages)} page(s).", source=path.name)
         raise NoTextLayerError(
-            f"{path.name} has {len(pages)} page(s) but no text layer (a scan?); run OCR on it first "
-            "(e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
+            f"{path.name} has {len(pages)} page(s) but no text layer (a scan?) and OCR is "
+            + ("turned off" if not ocr else "not available: install tesseract (`apt-get install tesseract-ocr`)")
+            + " or run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
             source=path.name,
         )
     return pages, info
+
+
+def _explain(exc: Exception, path: Path) -> UnreadablePDFError:
+    """A message a person can act on, from pdfminer's error (pdfplumber wraps it)."""
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSEOF, PSException
+
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc.__context__ or exc
+    if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+        msg = "is encrypted with a password; decrypt it (e.g. `qpdf --password=PW --decrypt in.pdf out.pdf`) and ingest the result."
+    elif isinstance(cause, PSEOF):
+        msg = "ends early: it is truncated (an interrupted download?); download it again."
+    elif isinstance(cause, (PDFSyntaxError, PSException)):
+        msg = f"is damaged and cannot be parsed ({type(cause).__name__}: {cause}); download it again or repair it (e.g. `qpdf in.pdf out.pdf`)."
+    else:
+        msg = f"could not be read as a PDF ({type(cause).__name__}: {cause}); download it again or re-export it."
+    return UnreadablePDFError(f"{path.name} {msg}", source=path.name)
 
 
 def _sniff(head: bytes) -> str:

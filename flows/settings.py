@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
     model: str | None = DEFAULT_MODEL
     max_pages: int = Field(default=300, ge=1)
+    ocr: bool = Field(default=True, description="OCR pages without a text layer when tesseract is installed")
     layout: dict[str, Any] = Field(default_factory=dict)
     batch_size: int = Field(default=64, ge=1, description="texts per nlp.pipe batch")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="worker processes")

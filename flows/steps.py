@@ -83,7 +83,7 @@ def process_document(path: str | Path, settings: Settings | None = None) -> Docu
     stage = "read"
     try:
         result.doc_id = file_digest(path)
-        extracted = extract_document(path, layout=settings.layout, max_pages=settings.max_pages, doc_id=result.doc_id)
+        extracted = extract_document(path, layout=settings.layout, max_pages=settings.max_pages, doc_id=result.doc_id, ocr=settings.ocr)
         stage = "tag"
         nlp = load_nlp(settings.model)
         entities = tag_document(extracted, nlp)

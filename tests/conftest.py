@@ -54,3 +54,16 @@ def store():
     from flows.steps import merge_results, process_document
 
     return merge_results({}, [process_document(p) for p in SAMPLE_PDFS])
+
+
+def _hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=200, derandomize=True)
+    settings.register_profile("dev", max_examples=40)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+_hypothesis_profiles()
