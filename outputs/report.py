@@ -247,7 +247,9 @@ border-bottom:1px solid var(--line);font-size:13px;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:13px;color:var(--muted);margin:4px 0 0}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;vertical-align:-1px}
 footer{color:var(--muted);font-size:12.5px;text-align:center;padding:8px 0 32px}
+.scroll{overflow-x:auto}
 @media (max-width:760px){.entities,.cols{grid-template-columns:1fr}.cols>div+div{border-left:0;border-top:1px solid var(--line)}
+table.facts th:first-child,table.facts td:first-child{display:none}table.facts col.k{width:0}table.facts col.w{width:30%}
 section.series{padding:18px 16px}}
 @media print{body{background:#fff}header.top{background:#fff;color:var(--ink);border-bottom:2px solid var(--blue)}
 nav.toc{display:none}section.series{box-shadow:none;break-inside:auto}.block{break-inside:avoid}}
@@ -385,7 +387,7 @@ def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
         out.append('<p class="none">No amount or date changed.</p>')
         return "\n".join(out)
     facts = facts.assign(_k=facts["label"].map({"AMOUNT": 0, "DATE": 1}).fillna(2)).sort_values(["_k", "canonical", "before"], kind="mergesort")
-    out.append('<table class="facts"><colgroup><col class="k"><col class="w"><col><col class="t"><col></colgroup>'
+    out.append('<div class="scroll"><table class="facts"><colgroup><col class="k"><col class="w"><col><col class="t"><col></colgroup>'
                '<thead><tr><th>Kind</th><th>Fact</th><th>Before</th><th></th><th>After</th></tr></thead><tbody>')
     for r in facts.itertuples(index=False):
         old_text, old_norm = split_fact(r.before)
@@ -402,7 +404,7 @@ def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
             f'<td class="to">→</td>'
             f'<td class="big new"><ins>{esc(new_text)}</ins><span class="norm">{esc(new_norm)}</span></td></tr>'
         )
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 
