@@ -5,20 +5,21 @@ variants are ``|``-separated and may be empty. Canonical names are spelt as NATO
 
 Lookup normalises a name: curly apostrophes and every kind of dash are unified, spaces around
 a dash dropped ("NATO – EU" == "NATO-EU"), a leading "the" and possessive "'s" dropped, and
-surrounding punctuation stripped. Names (canonical and variants) then match case-insensitively,
-acronyms case-sensitively ("EDA", not "eda").
+surrounding punctuation stripped. Case matters: a name (canonical or variant) matches as
+written, title-cased ("Enhanced Forward Presence" for "enhanced Forward Presence") or in
+capitals (a heading), never in lower case, so that the generic "International Staff" does not
+match the prose "international staff"; acronyms match exactly as written ("EDA", not "eda").
 
-``Gazetteer.patterns()`` gives spaCy EntityRuler patterns for every name and acronym, with the
-canonical name as id: LOWER token patterns for names, ORTH for acronyms; a dash token matches
-any dash and "'s" either apostrophe.
+``Gazetteer.patterns()`` gives spaCy EntityRuler phrase patterns (matched on ORTH, so in the
+same cases as lookup) for every name and acronym, with the canonical name as id; a name with a
+dash or an apostrophe is given with every dash and both apostrophes.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,8 +44,31 @@ class GazetteerEntry:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The canonical name and its variants (matched case-insensitively)."""
+        """The canonical name and its variants (matched as written, title-cased or in capitals)."""
         return (self.canonical, *self.variants)
+
+
+#: Words left in lower case when a name is title-cased ("Council of the European Union").
+SMALL_WORDS = frozenset("a an and at by de des du for in la le of on the to with".split())
+
+
+def title_case(name: str) -> str:
+    """``name`` with each word capitalised, small words after the first left alone."""
+    words = name.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        if word[:1].islower() and (i == 0 or word not in SMALL_WORDS):
+            word = word[0].upper() + word[1:]
+        out.append(word)
+    return " ".join(out)
+
+
+def name_forms(name: str) -> tuple[str, ...]:
+    """The cases a name matches in: as written, title-cased, in capitals."""
+    forms = [name, title_case(name)]
+    if sum(c.isalpha() for c in name) > 1:
+        forms.append(name.upper())
+    return tuple(dict.fromkeys(forms))
 
 
 def _key(text: str) -> str:
@@ -53,12 +77,12 @@ def _key(text: str) -> str:
     s = re.sub(r"\s*-\s*", "-", s)
     s = " ".join(s.split()).strip(_EDGE_PUNCT)
     s = re.sub(r"^the\s+", "", s, flags=re.IGNORECASE)
-    s = re.sub(r"(?<=\w)'s\b", "", s)
+    s = re.sub(r"(?<=\w)'s\b", "", s, flags=re.IGNORECASE)
     return " ".join(s.split()).strip(_EDGE_PUNCT)
 
 
 class Gazetteer:
-    """Entries indexed by name (case-insensitive) and acronym (case-sensitive)."""
+    """Entries indexed by name (as written, title-cased, in capitals) and acronym (as written)."""
 
     def __init__(self, entries: Iterable[GazetteerEntry]) -> None:
         self.entries: tuple[GazetteerEntry, ...] = tuple(entries)
@@ -72,9 +96,14 @@ class Gazetteer:
             if not entry.canonical.strip():
                 raise ValueError(f"gazetteer entry without a canonical name: {entry!r}")
             for name in entry.names:
-                self._add(self._names, _key(name).casefold(), name, entry)
+                self._add(self._names, _key(name), name, entry)
             for acronym in entry.acronyms:
                 self._add(self._acronyms, _key(acronym), acronym, entry)
+        # derived forms (title case, capitals) never override a name as written
+        for entry in self.entries:
+            for name in entry.names:
+                for form in name_forms(name)[1:]:
+                    self._names.setdefault(_key(form), entry)
 
     @staticmethod
     def _add(index: dict[str, GazetteerEntry], key: str, text: str, entry: GazetteerEntry) -> None:
@@ -98,47 +127,36 @@ class Gazetteer:
         key = _key(name)
         if not key:
             return None
-        return self._acronyms.get(key) or self._names.get(key.casefold())
+        return self._acronyms.get(key) or self._names.get(key)
 
-    def patterns(self, tokenizer: Callable[[str], Iterable[Any]] | None = None) -> list[dict[str, Any]]:
-        """EntityRuler patterns ``{"label", "pattern", "id"}`` for every name and acronym.
-
-        ``tokenizer`` splits a name into tokens as the pipeline will (``nlp.tokenizer``);
-        by default a blank English pipeline's.
-        """
-        tokenize = tokenizer or _blank_tokenizer()
+    def patterns(self) -> list[dict[str, Any]]:
+        """EntityRuler phrase patterns ``{"label", "pattern", "id"}`` for every name and acronym."""
         out: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str, str]] = set()
         for entry in self.entries:
-            forms = [(n, "LOWER") for n in entry.names] + [(a, "ORTH") for a in entry.acronyms]
-            for text, attr in forms:
-                tokens = [t if isinstance(t, str) else t.text for t in tokenize(text)]
-                pattern = [_token_pattern(t, attr) for t in tokens if t.strip()]
-                if not pattern:
-                    continue
-                item = {"label": entry.label, "pattern": pattern, "id": entry.canonical}
-                dedup = json.dumps(item, sort_keys=True, ensure_ascii=False)
-                if dedup not in seen:
-                    seen.add(dedup)
-                    out.append(item)
+            forms = [f for n in entry.names for f in name_forms(n)] + list(entry.acronyms)
+            for form in forms:
+                for text in _spellings(form):
+                    item = (entry.label, text, entry.canonical)
+                    if item not in seen:
+                        seen.add(item)
+                        out.append({"label": entry.label, "pattern": text, "id": entry.canonical})
         return out
 
 
-def _token_pattern(token: str, attr: str) -> dict[str, Any]:
-    if token and all(c in _DASH_CHARS for c in token):
-        return {"ORTH": {"IN": sorted({token, *_DASH_CHARS})}}
-    value = token.lower() if attr == "LOWER" else token
-    if "'" in token or "\u2019" in token:
-        straight = value.replace("\u2019", "'")
-        return {attr: {"IN": sorted({straight, straight.replace("'", "\u2019")})}}
-    return {attr: value}
+_PRINTED_DASHES = ("-", "\u2013", "\u2014", "\u2011")
 
 
-@cache
-def _blank_tokenizer() -> Callable[[str], Iterable[Any]]:
-    import spacy
-
-    return spacy.blank("en").tokenizer
+def _spellings(text: str) -> list[str]:
+    """``text`` with each dash as printed (every kind, with or without spaces) and both apostrophes."""
+    base = " ".join(text.translate(_QUOTES).split())
+    forms = [base]
+    if re.search(f"[{re.escape(_DASH_CHARS)}]", base):
+        stem = re.sub(rf"\s*[{re.escape(_DASH_CHARS)}]\s*", "\x00", base)
+        forms = [stem.replace("\x00", d) for d in _PRINTED_DASHES] + [stem.replace("\x00", f" {d} ") for d in _PRINTED_DASHES]
+    if "'" in base:
+        forms += [f.replace("'", "\u2019") for f in forms]
+    return list(dict.fromkeys(forms))
 
 
 def _split(cell: str | None) -> tuple[str, ...]:
