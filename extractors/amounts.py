@@ -327,3 +327,68 @@ def parse_amount(text: str) -> Amount | None:
                     qualifier = qualifier or q[0]
         return Amount(value, unit, qualifier)
     return None
+
+
+# --- extending a number's span (used by the spaCy component) -----------------------------------
+
+
+def _alternation(texts: list[str]) -> str:
+    """A regex alternation of ``texts``, longest first; all-capital codes case-sensitive."""
+    parts = []
+    for text in sorted(set(texts), key=len, reverse=True):
+        esc = re.escape(text)
+        parts.append(esc if (text.isalpha() and text.isupper()) or not any(c.isalpha() for c in text) else f"(?i:{esc})")
+    return "|".join(parts)
+
+
+@cache
+def currency_codes() -> frozenset[str]:
+    """Every ISO 4217 code of ``currencies.csv``."""
+    return frozenset(r["code"] for r in _rows("currencies.csv"))
+
+
+@cache
+def _extent_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    rows = _rows("currencies.csv")
+    # before a number: symbols and codes ("€", "US$", "EUR"); after it: codes and words too
+    before = [r["text"] for r in rows if not r["text"].isalpha() or r["text"].isupper()]
+    after = [r["text"] for r in rows]
+    scales = list(_scales())
+    touching = [s for s in scales if len(s) == 1]  # "3m": a one-letter scale touches the number
+    spaced = [s for s in scales if len(s) > 1]
+    percent = [r["text"] for r in _rows("percent_words.csv")]
+    return (
+        re.compile(rf"(?:^|(?<=[\s(]))({_alternation(before)})[ \u00a0]?$"),
+        re.compile(rf"(?:(?i:{_alternation(touching)})|[ \u00a0]?(?i:{_alternation(spaced)}))(?![\w$€£])"),
+        re.compile(rf"[ \u00a0]?({_alternation(after)})(?![\w$€£])"),
+        re.compile(rf"[ \u00a0]?({_alternation(percent)})(?![\w])"),
+    )
+
+
+@cache
+def _qualifier_before_re() -> re.Pattern[str]:
+    before, _ = _qualifiers()
+    texts = [" ".join(words) for (words, _cs), _q in before]
+    alt = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(texts, key=len, reverse=True))
+    return re.compile(rf"(?:^|(?<=[^\w]))(?i:{alt})\s+$")
+
+
+def money_extent(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` (a number) widened to the currency, scale and percent words around it:
+    "US$" + "3" + "m", "€" + "1.5bn", "2 million" + " EUR", "25" + " per cent"."""
+    before, scale, after, percent = _extent_res()
+    if m := scale.match(text, end):
+        end = m.end()
+    if m := after.match(text, end):
+        end = m.end()
+    elif m := percent.match(text, end):
+        end = m.end()
+    if m := before.search(text, 0, start):
+        start = m.start(1)
+    return start, end
+
+
+def qualifier_start(text: str, start: int) -> int:
+    """Where a qualifier right before ``start`` begins ("more than", "up to", "about"), else ``start``."""
+    m = _qualifier_before_re().search(text, 0, start)
+    return m.start() if m else start

@@ -420,3 +420,24 @@ def parse_date(text: str, reference: date | None = None) -> DateRange | None:
             if end >= rng.start:
                 rng.end = end
     return rng
+
+
+# --- extending a date's span (used by the spaCy component) -------------------------------------
+
+#: Words that open a range ("between 2020 and 2024", "from May to July 2019").
+RANGE_OPENERS = ("between", "from")
+
+
+@cache
+def _prefix_re() -> re.Pattern[str]:
+    prefixes, _ = _affixes()
+    words = {text for text, qualifier in prefixes if qualifier and len(text) > 1}
+    alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?:^|(?<=[^\w]))(?i:{alt})\s+$")
+
+
+def prefix_start(text: str, start: int) -> int:
+    """Where a qualifying word right before ``start`` begins ("since", "until", "by", "before",
+    "about"; see ``date_affixes.csv``), else ``start``: the qualifier belongs to the date."""
+    m = _prefix_re().search(text, 0, start)
+    return m.start() if m else start

@@ -1,6 +1,6 @@
 import pytest
 
-from extractors.amounts import parse_amount, parse_number
+from extractors.amounts import money_extent, parse_amount, parse_number, qualifier_start
 from schemas.records import Amount
 
 
@@ -169,3 +169,40 @@ def test_programming_errors() -> None:
         parse_amount(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="42"):
         parse_number(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text, number, widened",
+    [
+        ("It costs US$3m in all", "3", "US$3m"),
+        ("has €1.5bn in", "1.5bn", "€1.5bn"),
+        ("has € 1.5bn in", "1.5bn", "€ 1.5bn"),
+        ("give 2 million EUR to", "2 million", "2 million EUR"),
+        ("give 3 million euros.", "3 million", "3 million euros"),
+        ("give 5 million Canadian dollars.", "5 million", "5 million Canadian dollars"),
+        ("plus CHF 10 million and", "10 million", "CHF 10 million"),
+        ("spend 25 per cent of", "25", "25 per cent"),
+        ("from 28 countries", "28", "28"),  # nothing to add
+        ("3 m away", "3", "3"),  # a one-letter scale must touch the number
+        ("eur 5", "5", "5"),  # codes are case-sensitive
+    ],
+)
+def test_money_extent(text, number, widened):
+    start = text.index(number)
+    a, b = money_extent(text, start, start + len(number))
+    assert text[a:b] == widened
+
+
+@pytest.mark.parametrize(
+    "text, number, widened",
+    [
+        ("on more than seventy measures", "seventy", "more than seventy"),
+        ("deploy up to 700 troops", "700", "up to 700"),
+        ("some 3,600 troops", "3,600", "some 3,600"),
+        ("the two organisations", "two", "two"),
+        ("Moreover 5 ships", "5", "5"),  # "over" inside a word is no qualifier
+    ],
+)
+def test_qualifier_start(text, number, widened):
+    start = text.index(number)
+    assert text[qualifier_start(text, start) : start + len(number)] == widened

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from extractors.dates import parse_date
+from extractors.dates import parse_date, prefix_start
 from schemas.records import DateRange
 
 REF = date(2020, 6, 1)  # edition June 2020
@@ -163,3 +163,22 @@ def test_programming_errors() -> None:
         parse_date(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="2020"):
         parse_date("2018", "2020-06-01")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text, date_text, widened",
+    [
+        ("deployed since June 1999 under", "June 1999", "since June 1999"),
+        ("Since 2014, Allies", "2014", "Since 2014"),
+        ("ever since 2014", "2014", "ever since 2014"),
+        ("operational by 2028.", "2028", "by 2028"),
+        ("valid until 2030", "2030", "until 2030"),
+        ("prior to 2019", "2019", "prior to 2019"),
+        ("in 2014", "2014", "2014"),  # "in" qualifies nothing
+        ("the 2018 summit", "2018", "2018"),
+        ("Abby 2019", "2019", "2019"),  # "by" inside a word
+    ],
+)
+def test_prefix_start(text, date_text, widened):
+    start = text.index(date_text)
+    assert text[prefix_start(text, start) : start + len(date_text)] == widened
