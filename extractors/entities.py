@@ -15,18 +15,21 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from spacy.language import Language
+from spacy.tokens import Doc, Span
 
 from schemas.records import Block, Entity, ExtractedDocument
 
-from .amounts import parse_amount
+from .amounts import currency_codes, parse_amount
 from .dates import parse_date
 from .gazetteer import Gazetteer, load_gazetteer
-from .nlp import NLP_LOCK
+from .nlp import NLP_LOCK, set_entities  # (importing .nlp also registers Span._.counted_noun)
 
 TAGGED_KINDS = ("title", "heading", "paragraph", "list_item", "caption")
 
 _ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z0-9\-]*|[A-Z]{2,}"
-_DEF_AFTER = re.compile(rf"((?:[\w’'\-]+\s+){{1,12}}?)\((?P<acr>{_ACRONYM})\)")
+#: An acronym in brackets may carry a place or name: "(EUTM Mali)", "(EUMPM Niger)".
+_NAMED_ACRONYM = rf"(?:{_ACRONYM})(?:\s+[A-Z][a-z]+){{0,2}}"
+_DEF_AFTER = re.compile(rf"((?:[\w’'\-]+\s+){{1,12}}?)\((?P<acr>{_NAMED_ACRONYM})\)")
 _DEF_BEFORE = re.compile(rf"\b(?P<acr>{_ACRONYM})\s+\((?P<long>[^()]{{4,120}})\)")
 _SMALL = {"of", "for", "and", "the", "on", "in", "to", "de", "du", "des", "la", "le", "et"}
 
@@ -73,7 +76,7 @@ def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
         for m in _DEF_AFTER.finditer(text):
             words = [w.strip(",;:") for w in m.group(1).split()]
             words = [re.sub(r"(’s|'s)$", "", w) for w in words]
-            long = _long_form_for(words, m.group("acr"))
+            long = _long_form_for(words, m.group("acr")) or _long_form_for(words, m.group("acr").split()[0])
             if long:
                 found.setdefault(m.group("acr"), long)
         for m in _DEF_BEFORE.finditer(text):
@@ -134,6 +137,70 @@ class Canonicaliser:
         return name
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` is written as a proper name: every word but small ones capitalised
+    ("European Defence Agency", not "gross domestic product")."""
+    words = [w for w in re.split(r"[\s\-\u2010\u2011\u2013]+", text) if w]
+    return bool(words) and words[0][:1].isupper() and all(
+        w[:1].isupper() or not w[:1].isalpha() or w.lower() in _SMALL for w in words
+    )
+
+
+_DEFINED_LABELS = ("ORG", "OPERATION", "GPE", "LOC")
+_OPERATION_WORDS = re.compile(r"\b(Mission|Operation)\b")
+
+
+def definition_labels(docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: Gazetteer) -> dict[str, str]:
+    """The label of each defined acronym whose long form is a name: the gazetteer's, else what
+    the pipeline tagged the long form (or the acronym) as, else OPERATION for a mission or an
+    operation and ORG otherwise."""
+    found: dict[str, str] = {}
+    for acronym, long in acronyms.items():
+        if not is_name(long):
+            continue
+        entry = gazetteer.lookup(long) or gazetteer.lookup(acronym)
+        if entry is not None:
+            found[acronym] = entry.label
+            continue
+        tagged = [
+            ent.label_
+            for doc in docs
+            for ent in doc.ents
+            if ent.label_ in _DEFINED_LABELS and _strip_name(ent.text) in (long, acronym)
+        ]
+        if tagged:
+            found[acronym] = max(set(tagged), key=tagged.count)
+        else:
+            found[acronym] = "OPERATION" if _OPERATION_WORDS.search(long) else "ORG"
+    return found
+
+
+def apply_definitions(doc: Doc, acronyms: dict[str, str], labels: dict[str, str]) -> None:
+    """Tag every mention of a defined acronym and of its long form in ``doc`` with the
+    definition's label. They replace the entities they overlap, except a gazetteer or pattern
+    match the new span does not cover ("EUMPM Niger" replaces the PERSON "EUMPM Niger" and the
+    GPE "Niger"; "EU Military Partnership Mission in Niger" the partial "Military Partnership
+    Mission in Niger")."""
+    new: list[Span] = []
+    for acronym, label in labels.items():
+        for text in (acronyms[acronym], acronym):
+            for m in re.finditer(rf"(?<![\w\-]){re.escape(text)}(?![\w\-])", doc.text):
+                span = doc.char_span(m.start(), m.end(), label=label)
+                if span is not None:
+                    new.append(span)
+    if not new:
+        return
+    ents = list(doc.ents)
+    for span in sorted(new, key=lambda s: (s.start, -len(s))):
+        clash = [e for e in ents if e.start < span.end and span.start < e.end]
+        if any(e.ent_id_ and not (span.start <= e.start and e.end <= span.end) for e in clash):
+            continue
+        if any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in clash):
+            continue
+        ents = [e for e in ents if e not in clash] + [span]
+    set_entities(doc, ents)
+
+
 def tag_blocks(
     blocks: Sequence[Block],
     nlp: Language,
@@ -146,7 +213,11 @@ def tag_blocks(
     reference = _edition_date(edition)
     with NLP_LOCK:
         docs = list(nlp.pipe((b.text for b in tagged), batch_size=64))
-    canon = Canonicaliser(gazetteer, find_acronyms(b.text for b in tagged))
+    acronyms = find_acronyms(b.text for b in tagged)
+    labels = definition_labels(docs, acronyms, gazetteer)
+    for doc in docs:
+        apply_definitions(doc, acronyms, labels)
+    canon = Canonicaliser(gazetteer, acronyms)
     out: list[Entity] = []
     for block, doc in zip(tagged, docs):
         for ent in doc.ents:
@@ -168,7 +239,8 @@ def tag_blocks(
             elif label == "PERSON":
                 e.canonical = canon.person(ent.text)
             elif label in ("GPE", "LOC"):
-                e.canonical = _strip_name(ent.text)
+                name = _strip_name(ent.text)
+                e.canonical = acronyms.get(name, name) if name in labels else name
             elif label == "DATE":
                 rng = parse_date(ent.text, reference)
                 if rng is None:
@@ -179,6 +251,8 @@ def tag_blocks(
                 amount = parse_amount(ent.text)
                 if amount is None or amount.unit is None:
                     continue
+                if amount.unit not in currency_codes() and amount.unit != "percent":
+                    amount.unit = ent._.counted_noun or amount.unit  # "additional troops" counts "troops"
                 e.value, e.unit, e.qualifier = amount.value, amount.unit, amount.qualifier
                 e.canonical = f"{format_value(amount.value)} {amount.unit}"
             out.append(e)

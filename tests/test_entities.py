@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from extractors.entities import entity_id, find_acronyms, tag_blocks, tag_document
+from extractors.entities import entity_id, find_acronyms, is_name, tag_blocks, tag_document
 from extractors.nlp import load_nlp
 from schemas.records import BBox, Block
 
@@ -119,3 +119,64 @@ def test_rules_only_pipeline_still_tags(caplog):
     assert ("ORG", "European Defence Agency") in got
     assert ("DATE", "2016-07-01/2016-07-31") in got
     assert ("AMOUNT", "2000000 EUR") in got
+
+
+# --- acronym definitions --------------------------------------------------------------------------
+
+
+def _block(text: str, i: int = 0) -> Block:
+    return Block(i, 1, "paragraph", text, BBox(0, 0, 1, 1))
+
+
+def test_find_acronyms_with_a_name_part():
+    found = find_acronyms(["The EU Military Partnership Mission in Niger (EUMPM Niger) and the EU Training Mission in Mali (EUTM Mali)."])
+    assert found == {
+        "EUMPM Niger": "EU Military Partnership Mission in Niger",
+        "EUTM Mali": "EU Training Mission in Mali",
+    }
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [("European Defence Agency", True), ("Council of the European Union", True), ("Euro-Atlantic Disaster Response Unit", True),
+     ("gross domestic product", False), ("multirole tanker–transport", False)],
+)
+def test_is_name(text, name):
+    assert is_name(text) is name
+
+
+def test_a_definition_tags_every_mention_in_the_document(nlp):
+    blocks = [
+        _block("Special forces train with the NATO Special Operations Headquarters (NSHQ) in Mons.", 0),
+        _block("The NSHQ also advises partners. Spending reached 2% of gross domestic product (GDP).", 1),
+    ]
+    got = [(e.block_id, e.label, e.text, e.canonical) for e in tag_blocks(blocks, nlp, "2024-06")]
+    nshq = [g for g in got if g[3] == "NATO Special Operations Headquarters"]
+    assert nshq == [
+        (0, "ORG", "NATO Special Operations Headquarters", "NATO Special Operations Headquarters"),
+        (0, "ORG", "NSHQ", "NATO Special Operations Headquarters"),
+        (1, "ORG", "NSHQ", "NATO Special Operations Headquarters"),
+    ]
+    assert not any(g[2] == "GDP" for g in got)  # "gross domestic product" is not a name
+
+
+def test_a_definition_replaces_what_the_model_guessed(nlp):
+    text = "The EU Military Partnership Mission in Niger (EUMPM Niger) ended. EUMPM Niger was launched in December 2022."
+    got = {(e.label, e.text, e.canonical) for e in tag_blocks([_block(text)], nlp, "2024-06") if e.label != "DATE"}
+    assert got == {
+        ("OPERATION", "EU Military Partnership Mission in Niger", "EU Military Partnership Mission in Niger"),
+        ("OPERATION", "EUMPM Niger", "EU Military Partnership Mission in Niger"),
+    }
+
+
+def test_a_definition_resolves_through_the_gazetteer(nlp):
+    got = {(e.label, e.text, e.canonical) for e in tag_blocks([_block("It works with the European Union Training Mission in Mali (EUTM Mali).")], nlp, "2024-06")}
+    assert ("OPERATION", "EUTM Mali", "EU Training Mission in Mali") in got
+
+
+def test_amount_unit_is_the_counted_noun(nlp):
+    ents = tag_blocks([_block("Allies agreed to deploy up to 700 additional troops and €1.5bn.")], nlp, "2024-06")
+    assert {(e.text, e.value, e.unit, e.qualifier) for e in ents if e.label == "AMOUNT"} == {
+        ("up to 700 additional troops", 700.0, "troops", "up to"),
+        ("€1.5bn", 1.5e9, "EUR", None),
+    }
