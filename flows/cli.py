@@ -75,11 +75,54 @@ def ingest(
         raise typer.Exit(3) from None
     typer.echo(result["summary"])
     typer.echo(f"tables in {out}/ (documents, blocks, entities, changes, failures; .parquet and .csv)")
+    typer.echo(f"report: {result['report']}")
     if result["failed"]:
         typer.echo(f"{result['failed']} document(s) failed:", err=True)
         for f in result["failures"]:
             typer.echo(f"  {f['source']}: {f['message']}", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def report(out: OutOption = Path("out")) -> None:
+    """Write --out/report.html (changes between editions) from the tables in --out."""
+    from flows.compare import compare
+
+    if not (out / "documents.parquet").exists():
+        typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
+        raise typer.Exit(2)
+    result = compare(out=str(out))
+    typer.echo(f"report: {result['report']}")
+
+
+@app.command()
+def serve(
+    inbox: Annotated[Optional[list[Path]], typer.Option("--inbox", help="Folder watched for new PDFs; repeatable.")] = None,
+    out: OutOption = Path("out"),
+    cron: Annotated[str, typer.Option(help="When ingest runs (cron syntax). Default: hourly.")] = "0 * * * *",
+    url: Annotated[Optional[list[str]], typer.Option("--url", help="A PDF to fetch on each run; repeatable.")] = None,
+    index_url: Annotated[Optional[list[str]], typer.Option("--index-url", help="A page whose *.pdf links are fetched on each run; repeatable.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="spaCy model package or path; 'none' for rules only.")] = None,
+) -> None:
+    """Serve the deployments (scheduled ingest, compare) until stopped with Ctrl-C.
+
+    Runs show in the UI of the Prefect server PREFECT_API_URL points to (`prefect server start`).
+    """
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import build_deployments
+    from flows.settings import Settings
+
+    if not inbox and not url and not index_url:
+        typer.echo("error: give at least one --inbox folder, --url or --index-url.", err=True)
+        raise typer.Exit(2)
+    missing = [str(p) for p in inbox or [] if not p.is_dir()]
+    if missing:
+        typer.echo(f"error: not a folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    settings = Settings() if model is None else Settings(model=model)
+    deployments = build_deployments([str(p.resolve()) for p in inbox or []], str(out.resolve()), cron, settings, list(url or []), list(index_url or []))
+    prefect_serve(*deployments)
 
 
 @app.command()

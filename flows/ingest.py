@@ -22,9 +22,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extractors.pdf import file_digest
 from outputs.store import Store
 
-from . import steps
-from .settings import Settings
-from .sources import fetch_sources
+from flows import steps
+from flows.settings import Settings
+from flows.sources import fetch_sources
 
 #: Documents per task: enough to amortise Prefect's per-task cost, small enough to spread work.
 MAX_BATCH = 8
@@ -43,7 +43,7 @@ def process_batch(paths: list[str], settings: Settings) -> list[steps.DocumentRe
     """Process documents; each in a worker process with limits unless ``settings.isolate`` is off
     (or this process may not start children, as in a daemonic Dask worker)."""
     if settings.isolate and not mp.current_process().daemon:
-        from .workers import pool_for
+        from flows.workers import pool_for
 
         pool = pool_for(settings)
         return [pool.run(p) for p in paths]
@@ -124,6 +124,11 @@ def ingest(
             store.write(tables, manifest)
         else:
             tables = existing
+    report = None
+    if any(r.ok for r in results) or not (Path(out) / "report.html").exists():
+        from flows.compare import compare
+
+        report = compare(out=str(out))["report"]
     text = steps.summary(tables, results)
     if aliases:
         text += f"\naliases recorded (same bytes under another name, not processed again): {aliases}"
@@ -136,6 +141,7 @@ def ingest(
         "summary": text,
         "out": str(out),
         "new_documents": [r.doc_id for r in results if r.ok],
+        "report": report or str(Path(out) / "report.html"),
     }
 
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
-from .settings import Settings
+from flows.settings import Settings
 
 PDF_TYPES = ("application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
 HTML_TYPES = ("text/html", "application/xhtml+xml")

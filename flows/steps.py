@@ -21,7 +21,7 @@ from extractors.pdf import file_digest
 from outputs.compare import compare_editions, sort_changes
 from schemas.tables import TABLES, empty, frame
 
-from .settings import Settings
+from flows.settings import Settings
 
 
 @dataclass

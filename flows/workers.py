@@ -21,8 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings
-from .steps import DocumentResult
+from flows.settings import Settings
+from flows.steps import DocumentResult
 
 _PRELOAD = ["extractors.document", "extractors.entities", "extractors.nlp", "flows.steps", "spacy", "pdfplumber"]
 
@@ -33,7 +33,7 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
 
     from extractors.nlp import load_nlp
 
-    from .steps import process_document
+    from flows.steps import process_document
 
     settings = Settings.model_validate_json(settings_json)
     if settings.memory_limit_mb:

@@ -1,0 +1,31 @@
+"""The compare flow: the report of a store's changes between editions, as ``report.html`` and
+as a Prefect markdown artifact. The ingest flow runs it after every run that added documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from outputs.report import changes_markdown, write_report
+from outputs.store import Store
+
+
+@task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def report(out: str, tables: dict[str, Any]) -> str:
+    return str(write_report(Path(out), tables))
+
+
+@flow(name="compare-factsheets")
+def compare(out: str = "out") -> dict[str, Any]:
+    """Write ``out/report.html`` from the store's tables and publish the changes as an artifact."""
+    logger = get_run_logger()
+    tables = Store(out).read_all()
+    path = report(out, tables)
+    create_markdown_artifact(key="factsheet-changes", markdown=changes_markdown(tables), description="changes between editions")
+    counts = tables["changes"].groupby(["level", "change"]).size().to_dict() if len(tables["changes"]) else {}
+    logger.info("report written to %s (%d change rows)", path, len(tables["changes"]))
+    return {"report": path, "changes": {f"{k[0]}/{k[1]}": int(v) for k, v in counts.items()}}
