@@ -31,6 +31,7 @@ eval: $(STAMP)
 	$(BIN)/python -m tests.eval_entities
 
 bench: $(STAMP)
+	$(BIN)/python -m tests.bench_tagging
 	$(BIN)/python -m tests.bench
 
 samples: $(STAMP)
