@@ -9,6 +9,7 @@ summary artifact.
 from __future__ import annotations
 
 import math
+import time
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -89,6 +90,7 @@ def ingest(
                 todo.append(f)
         skipped = len(files) - len(todo)
         logger.info("%d PDF(s) found, %d to process, %d already in %s", len(files), len(todo), skipped, out)
+        clock = time.perf_counter()
 
         results: list[steps.DocumentResult] = []
         failed = 0
@@ -118,17 +120,25 @@ def ingest(
             if digest in manifest.documents
             for name in seen
         )
+        timings = {"process": time.perf_counter() - clock}
+        clock = time.perf_counter()
         existing = store.read_all()
         if results or aliases:
             tables = steps.merge_results(existing, results) if results else existing
+            timings["merge"] = time.perf_counter() - clock
+            clock = time.perf_counter()
             store.write(tables, manifest)
+            timings["write"] = time.perf_counter() - clock
         else:
             tables = existing
     report = None
     if any(r.ok for r in results) or not (Path(out) / "report.html").exists():
         from flows.compare import compare
 
+        clock = time.perf_counter()
         report = compare(out=str(out))["report"]
+        timings["report"] = time.perf_counter() - clock
+    logger.info("timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     text = steps.summary(tables, results)
     if aliases:
         text += f"\naliases recorded (same bytes under another name, not processed again): {aliases}"

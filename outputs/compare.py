@@ -441,9 +441,17 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
 def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
     """The ``changes`` table for every pair of consecutive editions of every series."""
     rows: list[dict[str, Any]] = []
+    # Split the tables by document once, so that each pair works on its two documents' rows.
+    blocks_of = dict(tuple(blocks.groupby("doc_id", sort=False)))
+    entities_of = dict(tuple(entities.groupby("doc_id", sort=False)))
+    empty_b, empty_e = blocks.iloc[:0], entities.iloc[:0]
+
+    def two(parts: dict[Any, pd.DataFrame], empty: pd.DataFrame, a: Edition, b: Edition) -> pd.DataFrame:
+        return pd.concat([parts.get(a.doc_id, empty), parts.get(b.doc_id, empty)], ignore_index=True)
+
     for series, eds in editions_by_series(documents).items():
         for a, b in zip(eds, eds[1:]):
-            rows.extend(compare_pair(series, a, b, blocks, entities))
+            rows.extend(compare_pair(series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b)))
     return finish_changes(rows)
 
 
