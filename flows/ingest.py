@@ -124,7 +124,14 @@ def ingest(
         clock = time.perf_counter()
         existing = store.read_all()
         if results or aliases:
-            tables = steps.merge_results(existing, results) if results else existing
+            compare_fn = steps.compare_editions
+            if settings.isolate and not mp.current_process().daemon and settings.workers > 1:
+                from functools import partial
+
+                from flows.workers import parallel_compare, pool_for
+
+                compare_fn = partial(parallel_compare, pool_for(settings))
+            tables = steps.merge_results(existing, results, compare=compare_fn) if results else existing
             timings["merge"] = time.perf_counter() - clock
             clock = time.perf_counter()
             store.write(tables, manifest)

@@ -4,13 +4,14 @@ and benchmarks and tests call them directly."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from extractors import PIPELINE_VERSION
 from extractors.document import extract_document
@@ -19,20 +20,21 @@ from extractors.errors import FactsheetError
 from extractors.nlp import load_nlp
 from extractors.pdf import file_digest
 from outputs.compare import compare_editions, sort_changes
-from schemas.tables import TABLES, empty, frame
+from schemas.tables import TABLES, arrow_table, empty, frame, frame_from_arrow
 
 from flows.settings import Settings
 
 
 @dataclass
 class DocumentResult:
-    """What one input gave: its rows for each table, or one failure row."""
+    """What one input gave: its rows for each table (Arrow tables: compact to keep and to
+    send between processes), or one failure row."""
 
     source: str
     doc_id: str | None = None
     document: dict[str, Any] | None = None
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    entities: list[dict[str, Any]] = field(default_factory=list)
+    blocks: pa.Table = field(default_factory=lambda: arrow_table("blocks", []))
+    entities: pa.Table = field(default_factory=lambda: arrow_table("entities", []))
     failure: dict[str, Any] | None = None
 
     @property
@@ -104,7 +106,7 @@ def process_document(path: str | Path, settings: Settings | None = None) -> Docu
         "pages": meta.pages,
         "pipeline_version": PIPELINE_VERSION,
     }
-    result.blocks = [
+    result.blocks = arrow_table("blocks", [
         {
             "doc_id": extracted.doc_id,
             "block_id": b.block_id,
@@ -118,15 +120,18 @@ def process_document(path: str | Path, settings: Settings | None = None) -> Docu
             "bottom": round(b.bbox.bottom, 2),
         }
         for b in extracted.blocks
-    ]
-    result.entities = [
+    ])
+    result.entities = arrow_table("entities", [
         {"doc_id": extracted.doc_id, "entity_id": entity_id(e.label, e.canonical), **asdict(e)} for e in entities
-    ]
+    ])
     return result
 
 
 def merge_results(
-    existing: dict[str, pd.DataFrame], results: Sequence[DocumentResult], ingested_at: datetime | None = None
+    existing: dict[str, pd.DataFrame],
+    results: Sequence[DocumentResult],
+    ingested_at: datetime | None = None,
+    compare: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], pd.DataFrame] = compare_editions,
 ) -> dict[str, pd.DataFrame]:
     """The store's tables with ``results`` merged in: a re-ingested document replaces its rows,
     a source that now succeeds loses its old failure rows; ``changes`` is recomputed for the
@@ -139,13 +144,10 @@ def merge_results(
     for name in ("documents", "blocks", "entities"):
         old = existing.get(name, empty(name))
         old = old[~old["doc_id"].isin(new_ids)]
-        rows: list[dict[str, Any]] = []
-        for r in ok:
-            if name == "documents":
-                rows.append({**(r.document or {}), "ingested_at": ingested_at})
-            else:
-                rows.extend(getattr(r, name))
-        new = frame(name, rows)
+        if name == "documents":
+            new = frame(name, [{**(r.document or {}), "ingested_at": ingested_at} for r in ok])
+        else:
+            new = frame_from_arrow(name, [getattr(r, name) for r in ok])
         tables[name] = pd.concat([old, new], ignore_index=True) if len(old) else new
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[~old_fail["source"].isin(retried)]
@@ -166,8 +168,8 @@ def merge_results(
         docs = tables["documents"]
         scope = docs[docs["series"].isin(touched)] if len(old_changes) else docs
         ids = set(scope["doc_id"])
-        fresh = compare_editions(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(ids)],
-                                 tables["entities"][tables["entities"]["doc_id"].isin(ids)])
+        fresh = compare(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(ids)],
+                        tables["entities"][tables["entities"]["doc_id"].isin(ids)])
         kept = old_changes[~old_changes["series"].isin(touched)] if len(old_changes) else old_changes
         tables["changes"] = sort_changes(pd.concat([kept, fresh], ignore_index=True)) if len(kept) else fresh
     else:

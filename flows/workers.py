@@ -50,6 +50,14 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
             return
         if path is None:
             return
+        if isinstance(path, tuple) and path[0] == "compare":
+            from outputs.compare import run_jobs
+
+            try:
+                conn.send(run_jobs(path[1]))
+            except (BrokenPipeError, OSError):
+                return
+            continue
         try:
             result = process_document(path, settings)
         except MemoryError:  # pragma: no cover - process_document catches it; belt and braces
@@ -146,6 +154,20 @@ class WorkerPool:
                             f"{self.settings.memory_limit_mb} MB (a decompression bomb or a huge page); raise "
                             "FACTSHEETS_MEMORY_LIMIT_MB if it is a real factsheet.")
 
+    def compare(self, jobs: list[Any]) -> list[dict[str, Any]]:
+        """Run edition-comparison jobs in a worker (no time limit: they are the project's own
+        data, not a hostile file); raises if the worker dies."""
+        worker = self._take()
+        try:
+            worker.conn.send(("compare", jobs))
+            rows: list[dict[str, Any]] = worker.conn.recv()
+        except BaseException:
+            worker.kill()
+            self._idle.put(None)
+            raise
+        self._idle.put(worker)
+        return rows
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -168,6 +190,23 @@ def _failure(source: str, stage: str, error: str, message: str) -> DocumentResul
     r = DocumentResult(source=source)
     r.failure = {"source": source, "doc_id": None, "stage": stage, "error": error, "message": message}
     return r
+
+
+def parallel_compare(pool: WorkerPool, documents: Any, blocks: Any, entities: Any) -> Any:
+    """``outputs.compare.compare_editions``, with the pairs spread over the pool's workers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from outputs.compare import finish_changes, pair_jobs
+
+    jobs = pair_jobs(documents, blocks, entities)
+    if pool.size < 2 or len(jobs) < 4:
+        from outputs.compare import run_jobs
+
+        return finish_changes(run_jobs(jobs))
+    chunks = [jobs[i :: pool.size * 2] for i in range(pool.size * 2)]
+    with ThreadPoolExecutor(pool.size) as ex:
+        parts = list(ex.map(pool.compare, [c for c in chunks if c]))
+    return finish_changes([row for part in parts for row in part])
 
 
 _POOLS: dict[str, WorkerPool] = {}

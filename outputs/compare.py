@@ -438,10 +438,12 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
     return rows
 
 
-def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
-    """The ``changes`` table for every pair of consecutive editions of every series."""
-    rows: list[dict[str, Any]] = []
-    # Split the tables by document once, so that each pair works on its two documents' rows.
+PairJob = tuple[str, Edition, Edition, pd.DataFrame, pd.DataFrame]
+
+
+def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> list[PairJob]:
+    """One job per pair of consecutive editions of each series, with only those two
+    documents' blocks and entities (so jobs can run anywhere, in any order)."""
     blocks_of = dict(tuple(blocks.groupby("doc_id", sort=False)))
     entities_of = dict(tuple(entities.groupby("doc_id", sort=False)))
     empty_b, empty_e = blocks.iloc[:0], entities.iloc[:0]
@@ -449,10 +451,24 @@ def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd
     def two(parts: dict[Any, pd.DataFrame], empty: pd.DataFrame, a: Edition, b: Edition) -> pd.DataFrame:
         return pd.concat([parts.get(a.doc_id, empty), parts.get(b.doc_id, empty)], ignore_index=True)
 
-    for series, eds in editions_by_series(documents).items():
-        for a, b in zip(eds, eds[1:]):
-            rows.extend(compare_pair(series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b)))
-    return finish_changes(rows)
+    return [
+        (series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b))
+        for series, eds in editions_by_series(documents).items()
+        for a, b in zip(eds, eds[1:])
+    ]
+
+
+def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
+    """The change rows (without ids) of some pair jobs."""
+    rows: list[dict[str, Any]] = []
+    for series, a, b, blocks, entities in jobs:
+        rows.extend(compare_pair(series, a, b, blocks, entities))
+    return rows
+
+
+def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
+    """The ``changes`` table for every pair of consecutive editions of every series."""
+    return finish_changes(run_jobs(pair_jobs(documents, blocks, entities)))
 
 
 def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, from_doc_id: str, to_doc_id: str) -> pd.DataFrame:

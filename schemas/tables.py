@@ -210,6 +210,19 @@ def frame(name: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return table.to_pandas(types_mapper=_types_mapper)
 
 
+def arrow_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pyarrow.Table:
+    """Row dicts as an Arrow table with the table's types (compact: what workers send back)."""
+    return pyarrow.Table.from_pylist([dict(r) for r in rows], schema=ARROW[_known(name)])
+
+
+def frame_from_arrow(name: str, parts: Iterable[pyarrow.Table]) -> pd.DataFrame:
+    """One DataFrame from Arrow tables of one table's rows."""
+    schema = ARROW[_known(name)]
+    parts = [p.select(schema.names).cast(schema) for p in parts]
+    table = pyarrow.concat_tables(parts) if parts else schema.empty_table()
+    return table.to_pandas(types_mapper=_types_mapper)
+
+
 def empty(name: str) -> pd.DataFrame:
     return frame(name, [])
 

@@ -43,7 +43,7 @@ def test_readable_damage_is_read_normally(tmp_path, build):
     original = process_document(NATO_EU_2019, Settings(isolate=False))
     result = process_document(path, Settings(isolate=False))
     assert result.ok, result.failure
-    assert [b["text"] for b in result.blocks] == [b["text"] for b in original.blocks]
+    assert result.blocks.column("text").to_pylist() == original.blocks.column("text").to_pylist()
 
 
 def test_page_limit(tmp_path):
@@ -64,7 +64,7 @@ def test_scan_without_ocr_says_how_to_fix(tmp_path):
 def test_ocr_reads_a_scan(tmp_path):
     result = process_document(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
     assert result.ok, result.failure
-    text = " ".join(b["text"] for b in result.blocks)
+    text = " ".join(result.blocks.column("text").to_pylist())
     assert "essential partners" in text
 
 
