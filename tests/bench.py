@@ -60,6 +60,19 @@ def build_corpus(n: int) -> Path:
     return folder
 
 
+FLOW = """
+        from flows.ingest import ingest
+        from flows.runners import task_runner
+        from flows.settings import Settings
+        settings = Settings(workers={workers})
+        t0 = time.perf_counter()
+        flow = ingest.with_options(task_runner=task_runner("thread", {workers}))
+        res = flow(paths=[str(folder)], out=str(out), settings=settings)
+        assert res["failed"] == 0, res["failures"][:3]
+        import pandas as pd
+        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
+        """
+
 CONFIGS = {
     "extract_text": """
         import pdfplumber
@@ -102,31 +115,11 @@ CONFIGS = {
             manifest.record(r.doc_id, settings.cache_key, r.source)
         Store(out).write(merge_results({}, results), manifest)
         pages = sum(r.document["pages"] for r in results if r.ok)
+        from outputs.report import write_report
+        write_report(out, Store(out).read_all())
         """,
-    "flow": """
-        from flows.ingest import ingest
-        from flows.runners import task_runner
-        from flows.settings import Settings
-        settings = Settings(workers=1)
-        t0 = time.perf_counter()
-        flow = ingest.with_options(task_runner=task_runner("thread", 1))
-        res = flow(paths=[str(folder)], out=str(out), settings=settings)
-        assert res["failed"] == 0, res["failures"][:3]
-        import pandas as pd
-        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
-        """,
-    "flow-2": """
-        from flows.ingest import ingest
-        from flows.runners import task_runner
-        from flows.settings import Settings
-        settings = Settings(workers=2)
-        t0 = time.perf_counter()
-        flow = ingest.with_options(task_runner=task_runner("thread", 2))
-        res = flow(paths=[str(folder)], out=str(out), settings=settings)
-        assert res["failed"] == 0, res["failures"][:3]
-        import pandas as pd
-        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
-        """,
+    "flow": FLOW.format(workers=1),
+    "flow-2": FLOW.format(workers=2),
 }
 
 HEADER = """
