@@ -198,7 +198,7 @@ def parallel_compare(pool: WorkerPool, documents: Any, blocks: Any, entities: An
 
     from outputs.compare import finish_changes, pair_jobs
 
-    jobs = pair_jobs(documents, blocks, entities)
+    jobs = list(pair_jobs(documents, blocks, entities))
     if pool.size < 2 or len(jobs) < 4:
         from outputs.compare import run_jobs
 

@@ -41,7 +41,7 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -441,9 +441,10 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
 PairJob = tuple[str, Edition, Edition, pd.DataFrame, pd.DataFrame]
 
 
-def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> list[PairJob]:
+def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> Iterator[PairJob]:
     """One job per pair of consecutive editions of each series, with only those two
-    documents' blocks and entities (so jobs can run anywhere, in any order)."""
+    documents' blocks and entities (so jobs can run anywhere, in any order). Jobs are made
+    as they are consumed, so only the pairs in flight are held in memory."""
     blocks_of = dict(tuple(blocks.groupby("doc_id", sort=False)))
     entities_of = dict(tuple(entities.groupby("doc_id", sort=False)))
     empty_b, empty_e = blocks.iloc[:0], entities.iloc[:0]
@@ -451,11 +452,9 @@ def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFr
     def two(parts: dict[Any, pd.DataFrame], empty: pd.DataFrame, a: Edition, b: Edition) -> pd.DataFrame:
         return pd.concat([parts.get(a.doc_id, empty), parts.get(b.doc_id, empty)], ignore_index=True)
 
-    return [
-        (series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b))
-        for series, eds in editions_by_series(documents).items()
-        for a, b in zip(eds, eds[1:])
-    ]
+    for series, eds in editions_by_series(documents).items():
+        for a, b in zip(eds, eds[1:]):
+            yield series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b)
 
 
 def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
