@@ -79,9 +79,11 @@ def ingest(
         manifest = store.manifest()
         key = settings.cache_key
         names: dict[str, list[str]] = {}  # digest → file names seen in this run
+        digest_of: dict[str, str] = {}  # file name → digest
         todo: list[str] = []
         for f in files:
             digest = file_digest(Path(f))
+            digest_of.setdefault(Path(f).name, digest)
             if digest in names:  # the same bytes twice in this run: processed once
                 names[digest].append(Path(f).name)
                 continue
@@ -114,6 +116,9 @@ def ingest(
         for r in results:
             if r.ok and r.doc_id:
                 manifest.record(r.doc_id, key, r.source)
+            elif r.failure and (r.doc_id or r.source in digest_of):
+                # reported once; tried again when its bytes or the pipeline change, or with --force
+                manifest.record_failure(r.doc_id or digest_of[r.source], key, r.source)
         aliases = sum(
             manifest.add_alias(digest, name)
             for digest, seen in names.items()

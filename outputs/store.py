@@ -49,15 +49,22 @@ class StoreBusyError(OutputError):
 
 @dataclass
 class Manifest:
-    """doc_id → {"cache_key": str, "sources": [file names]}."""
+    """``documents``: doc_id → {"cache_key": str, "sources": [file names]}; ``failed``: the
+    sha256 of inputs that failed → {"cache_key", "source"}, so a broken file is reported once
+    and tried again only when its bytes or the pipeline change (or with ``force``)."""
 
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def is_current(self, doc_id: str, cache_key: str) -> bool:
-        entry = self.documents.get(doc_id)
+        entry = self.documents.get(doc_id) or self.failed.get(doc_id)
         return entry is not None and entry.get("cache_key") == cache_key
 
+    def record_failure(self, digest: str, cache_key: str, source: str) -> None:
+        self.failed[digest] = {"cache_key": cache_key, "source": source}
+
     def record(self, doc_id: str, cache_key: str, source: str) -> None:
+        self.failed.pop(doc_id, None)
         entry = self.documents.setdefault(doc_id, {"cache_key": cache_key, "sources": []})
         entry["cache_key"] = cache_key
         if source not in entry["sources"]:
@@ -73,7 +80,7 @@ class Manifest:
         return True
 
     def to_json(self) -> str:
-        return json.dumps({"documents": self.documents}, indent=1, sort_keys=True)
+        return json.dumps({"documents": self.documents, "failed": self.failed}, indent=1, sort_keys=True)
 
 
 class Store:
@@ -103,7 +110,8 @@ class Store:
         cur = self.current
         if cur is None or not (cur / MANIFEST).exists():
             return Manifest()
-        return Manifest(json.loads((cur / MANIFEST).read_text(encoding="utf-8"))["documents"])
+        data = json.loads((cur / MANIFEST).read_text(encoding="utf-8"))
+        return Manifest(data["documents"], data.get("failed", {}))
 
     # ------------------------------------------------------------------------------ locking
     @contextmanager

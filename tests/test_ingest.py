@@ -78,6 +78,16 @@ def _snapshot(folder):
     return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
+def test_a_broken_file_is_reported_once_and_tried_again_when_it_changes(inbox, first_run):
+    _, out = first_run
+    again = ingest(paths=[str(inbox)], out=str(out), settings=Settings())
+    assert (again["processed"], again["failed"], again["skipped"]) == (0, 0, 6)
+    fails = pd.read_parquet(out / "failures.parquet")
+    assert sorted(fails.source) == ["empty.pdf", "photo.pdf"]  # still reported
+    retry = ingest(paths=[str(inbox)], out=str(out), settings=Settings(), force=True)
+    assert retry["failed"] == 2
+
+
 def test_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file or folder"):
         ingest(paths=[str(tmp_path / "nope")], out=str(tmp_path / "out"))
