@@ -407,8 +407,6 @@ def find_gutters(rows: Sequence[Sequence[Word]], body_size: float, settings: Lay
         return []
     x0 = np.array([w.x0 for w in words])
     x1 = np.array([w.x1 for w in words])
-    tops = np.array([w.top for w in words])
-    bottoms = np.array([w.bottom for w in words])
     r_top = np.array([_row_box(r)[0] for r in rows])
     r_bottom = np.array([_row_box(r)[1] for r in rows])
     r_first_x1 = np.array([r[0].x1 for r in rows])

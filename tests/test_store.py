@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from outputs.store import Manifest, Store, StoreBusyError
+from outputs.store import Store, StoreBusyError
 from schemas.tables import TABLES, validate
 
 from .conftest import ROOT, SAMPLES
