@@ -19,7 +19,7 @@ from extractors.entities import entity_id, tag_document
 from extractors.errors import FactsheetError
 from extractors.nlp import load_nlp
 from extractors.pdf import file_digest
-from outputs.compare import compare_editions, sort_changes
+from outputs.compare import compare_editions, editions_by_series, sort_changes
 from schemas.tables import TABLES, arrow_table, empty, frame, frame_from_arrow
 
 from flows.settings import Settings
@@ -160,21 +160,59 @@ def merge_results(
         df = tables[name]
         sort_cols = ["_rank", "block_id"] + (["start_char"] if name == "entities" else [])
         tables[name] = df.assign(_rank=df["doc_id"].map(rank)).sort_values(sort_cols, kind="mergesort").drop(columns="_rank").reset_index(drop=True)
-    # Only the series this run touched are compared again; the others keep their rows.
-    touched = set(tables["documents"].loc[tables["documents"]["doc_id"].isin(new_ids), "series"])
-    touched |= set(existing.get("documents", empty("documents")).loc[lambda d: d["doc_id"].isin(new_ids), "series"])
-    old_changes = existing.get("changes", empty("changes"))
-    if touched or not len(old_changes):
-        docs = tables["documents"]
-        scope = docs[docs["series"].isin(touched)] if len(old_changes) else docs
-        ids = set(scope["doc_id"])
-        fresh = compare(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(ids)],
-                        tables["entities"][tables["entities"]["doc_id"].isin(ids)])
-        kept = old_changes[~old_changes["series"].isin(touched)] if len(old_changes) else old_changes
-        tables["changes"] = sort_changes(pd.concat([kept, fresh], ignore_index=True)) if len(kept) else fresh
-    else:
-        tables["changes"] = old_changes
+    tables["changes"] = _changes(existing, tables, new_ids, compare)
     return {name: tables[name] for name in TABLES}
+
+
+def _changes(
+    existing: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame],
+    new_ids: set[str | None],
+    compare: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
+    """The changes table after a merge: pairs of editions that did not change keep their rows;
+    only pairs with a new or re-processed document are compared (the whole series when its
+    editions are not all distinct, since rows are keyed by edition)."""
+    old_docs = existing.get("documents", empty("documents"))
+    old_changes = existing.get("changes", empty("changes"))
+    docs = tables["documents"]
+    if not len(old_changes) or not len(old_docs):
+        return compare(docs, tables["blocks"], tables["entities"])
+    touched = set(docs.loc[docs["doc_id"].isin(new_ids), "series"]) | set(old_docs.loc[old_docs["doc_id"].isin(new_ids), "series"])
+    if not touched:
+        return old_changes
+    old_eds, new_eds = editions_by_series(old_docs), editions_by_series(docs)
+    keep_rows = ~old_changes["series"].isin(touched)
+    scope_ids: set[str] = set()
+    recompute: set[tuple[str, str | None, str | None]] = set()
+    for series in touched:
+        eds = new_eds.get(series, [])
+        before = old_eds.get(series, [])
+        distinct = all(len({e.edition for e in x}) == len(x) and None not in {e.edition for e in x} for x in (eds, before))
+        old_pairs = {(x.doc_id, y.doc_id) for x, y in zip(before, before[1:])}
+        kept = set()
+        for x, y in zip(eds, eds[1:]):
+            if distinct and (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
+                kept.add((x.edition, y.edition))
+            else:
+                scope_ids.update((x.doc_id, y.doc_id))
+                recompute.add((series, x.edition, y.edition))
+        if kept:
+            pair_of = list(zip(old_changes["from_edition"], old_changes["to_edition"]))
+            keep_rows |= (old_changes["series"] == series) & pd.Series([p in kept for p in pair_of], index=old_changes.index)
+    scope = docs[docs["doc_id"].isin(scope_ids)]
+    fresh = compare(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(scope_ids)],
+                    tables["entities"][tables["entities"]["doc_id"].isin(scope_ids)]) if len(scope) else empty("changes")
+    return _only_pairs(fresh, recompute, old_changes[keep_rows])
+
+
+def _only_pairs(fresh: pd.DataFrame, wanted: set[tuple[str, str | None, str | None]], kept: pd.DataFrame) -> pd.DataFrame:
+    """Kept rows plus the fresh rows of the pairs that were to be compared (comparing a scope
+    of documents also pairs documents that are consecutive only within the scope)."""
+    if len(fresh):
+        fresh = fresh[[(s, f, t) in wanted for s, f, t in zip(fresh["series"], fresh["from_edition"], fresh["to_edition"])]]
+    parts = [p for p in (kept, fresh) if len(p)]
+    return sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
 
 
 def summary(tables: dict[str, pd.DataFrame], results: Sequence[DocumentResult] | None = None) -> str:

@@ -359,3 +359,33 @@ def test_word_diff_and_similarity():
     assert word_diff("eight aircraft by 2024", "nine aircraft by 2025") == ("[-eight-] aircraft by [-2024-]", "{+nine+} aircraft by {+2025+}")
     assert similarity("a b c d", "a b c d") == 1.0
     assert similarity("a b c d", "w x y z") == 0.0
+
+
+def test_adding_an_edition_in_the_middle_compares_only_its_pairs(store):
+    """Merging the 2020 edition into a store of 2019 and 2021 gives the same changes as
+    comparing all three from scratch."""
+    from flows.steps import merge_results, process_document
+
+    from .conftest import NATO_EU_2020, SAMPLES, SEA_GUARDIAN
+
+    nov = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
+    first = merge_results({}, [process_document(p) for p in (SAMPLES / "1902-factsheet-nato-eu-en.pdf", nov, SEA_GUARDIAN)])
+    assert set(zip(first["changes"].from_edition, first["changes"].to_edition)) == {("2019-02", "2021-11")}
+    merged = merge_results(first, [process_document(NATO_EU_2020)])
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
+
+
+def test_adding_the_newest_edition_keeps_the_earlier_pairs(store):
+    from flows.steps import merge_results, process_document
+
+    from .conftest import SAMPLES
+
+    nov = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
+    merged = merge_results(store, [process_document(nov)])
+    pairs = set(zip(merged["changes"].from_edition, merged["changes"].to_edition))
+    assert pairs == {("2019-02", "2020-06"), ("2020-06", "2021-11")}
+    earlier = merged["changes"][merged["changes"].from_edition == "2019-02"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(earlier, store["changes"].reset_index(drop=True))
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
