@@ -605,10 +605,7 @@ def order_lines(
             for col, ws in sorted(parts.items()):
                 columns[col].append(Line(ws, page, region, col))
         for col_lines in columns:
-            if col_lines:
-                col_lines[0].first_in_column = True
-                col_lines[-1].last_in_column = True
-                lines.extend(col_lines)
+            lines.extend(col_lines)
         region += 1
         start = idx
     return lines, region - region_base
@@ -681,7 +678,7 @@ def group_lines(lines: Sequence[Line], settings: LayoutSettings) -> list[_Draft]
     return drafts
 
 
-def classify(drafts: list[_Draft], body_size: float, figures: dict[int, list[BBox]], settings: LayoutSettings) -> None:
+def classify(drafts: list[_Draft], body_size: float, settings: LayoutSettings) -> None:
     """Set each draft's kind from its style relative to the body text."""
     title_done = False
     page1_max = max((d.first.size for d in drafts if d.first.page == drafts[0].first.page), default=body_size) if drafts else body_size
@@ -777,7 +774,7 @@ def build_blocks(
         lines.extend(page_lines)
         region += used
     drafts = group_lines(lines, cfg)
-    classify(drafts, body_size, {p.number: p.figures for p in pages}, cfg)
+    classify(drafts, body_size, cfg)
     drafts = merge_continuations(drafts)
 
     vocab = Vocabulary(line.text for line in lines)

@@ -43,7 +43,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:[-\u2010'’][^\W\d_]+)*", re.UNICODE)
 # British spellings mapped to the American ones the dictionary holds.
 _BRITISH = [
     (re.compile(r"isation"), "ization"),
-    (re.compile(r"isations"), "izations"),
     (re.compile(r"ise(d|s)?$"), r"ize\1"),
     (re.compile(r"ising$"), "izing"),
     (re.compile(r"our(s)?$"), r"or\1"),
