@@ -88,9 +88,7 @@ def report(out: OutOption = Path("out")) -> None:
     """Write --out/report.html (changes between editions) from the tables in --out."""
     from flows.compare import compare
 
-    if not (out / "documents.parquet").exists():
-        typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
-        raise typer.Exit(2)
+    _require_store(out)
     result = compare(out=str(out))
     typer.echo(f"report: {result['report']}")
 
@@ -132,10 +130,15 @@ def summary(out: OutOption = Path("out")) -> None:
     from outputs.writers import read_table
     from schemas.tables import TABLES
 
-    if not (out / "documents.parquet").exists():  # follows the link into the current set
+    _require_store(out)
+    typer.echo(summarise({name: read_table(out, name) for name in TABLES}))
+
+
+def _require_store(out: Path) -> None:
+    """Exit with a usage error when ``out`` holds no tables (the link into the current set)."""
+    if not (out / "documents.parquet").exists():
         typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
         raise typer.Exit(2)
-    typer.echo(summarise({name: read_table(out, name) for name in TABLES}))
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """The compare flow: the report of a store's changes between editions, as ``report.html`` and
-as a Prefect markdown artifact. The ingest flow runs it after every run that added documents."""
+as a Prefect markdown artifact, on demand (the ``compare-factsheets/store`` deployment, ``factsheets
+report``). The ingest flow writes the same report with the ``report`` task after every run that
+added documents, and its own artifact carries the changes."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.pdf import file_digest
+from outputs.report import changes_markdown
 from outputs.store import Store
 
 from flows import steps
@@ -143,12 +144,12 @@ def ingest(
             timings["write"] = time.perf_counter() - clock
         else:
             tables = existing
-    report = None
-    if any(r.ok for r in results) or not (Path(out) / "report.html").exists():
-        from flows.compare import compare
+    report_path = str(Path(out) / "report.html")
+    if any(r.ok for r in results) or not Path(report_path).exists():
+        from flows.compare import report
 
         clock = time.perf_counter()
-        report = compare(out=str(out))["report"]
+        report_path = report(str(out), tables)  # from the tables in hand, not read again
         timings["report"] = time.perf_counter() - clock
     logger.info("timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     text = steps.summary(tables, results)
@@ -163,16 +164,10 @@ def ingest(
         "summary": text,
         "out": str(out),
         "new_documents": [r.doc_id for r in results if r.ok],
-        "report": report or str(Path(out) / "report.html"),
+        "report": report_path,
     }
 
 
 def _markdown(text: str, tables: dict[str, Any]) -> str:
-    changes = tables["changes"]
-    lines = ["# factsheets ingest", "", "```", text, "```", ""]
-    facts = changes[(changes["level"] == "entity") & (changes["change"] == "changed")] if len(changes) else changes
-    if len(facts):
-        lines += ["## Facts that changed", "", "| series | from | to | label | before | after |", "|---|---|---|---|---|---|"]
-        for r in facts.itertuples(index=False):
-            lines.append(f"| {r.series} | {r.from_edition} | {r.to_edition} | {r.label} | {r.before} | {r.after} |")
-    return "\n".join(lines)
+    """The run's summary, then the changes between editions (``outputs.report``)."""
+    return "\n".join(["# factsheets ingest", "", "```", text, "```", "", changes_markdown(tables)])
