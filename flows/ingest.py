@@ -33,11 +33,22 @@ MAX_BATCH = 8
 
 
 def plan_batches(paths: list[str], workers: int) -> list[list[str]]:
-    """Split ``paths`` into batches, at least ``4 × workers`` of them when there are enough."""
-    if not paths:
-        return []
-    size = max(1, min(MAX_BATCH, math.ceil(len(paths) / (4 * workers))))
-    return [paths[i : i + size] for i in range(0, len(paths), size)]
+    """Split ``paths`` into batches for ``workers`` workers that take them in order: largest
+    files first; with more than one worker, each batch is at most half of what is left per
+    worker, so batches shrink towards the end and no worker is left alone with a long one."""
+    def size(p: str) -> int:
+        try:
+            return os.path.getsize(p)
+        except OSError:
+            return 0
+
+    left = sorted(paths, key=size, reverse=True)
+    batches: list[list[str]] = []
+    while left:
+        n = MAX_BATCH if workers <= 1 else max(1, min(MAX_BATCH, math.ceil(len(left) / (2 * workers))))
+        batches.append(left[:n])
+        left = left[n:]
+    return batches
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)

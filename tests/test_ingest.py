@@ -91,3 +91,21 @@ def test_a_broken_file_is_reported_once_and_tried_again_when_it_changes(inbox, f
 def test_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file or folder"):
         ingest(paths=[str(tmp_path / "nope")], out=str(tmp_path / "out"))
+
+
+def test_plan_batches_largest_first_and_shrinking(tmp_path):
+    from flows.ingest import MAX_BATCH, plan_batches
+
+    paths = []
+    for i in range(40):
+        p = tmp_path / f"{i:02d}.pdf"
+        p.write_bytes(b"%PDF" + b"x" * i)
+        paths.append(str(p))
+    two = plan_batches(paths, 2)
+    flat = [p for b in two for p in b]
+    assert sorted(flat) == sorted(paths) and len(flat) == len(paths)
+    assert flat == sorted(paths, reverse=True)  # largest (here: latest) file first
+    sizes = [len(b) for b in two]
+    assert sizes == sorted(sizes, reverse=True) and max(sizes) == MAX_BATCH and sizes[-2:] == [1, 1]
+    assert [len(b) for b in plan_batches(paths, 1)] == [MAX_BATCH] * 5
+    assert plan_batches([], 2) == []
