@@ -127,11 +127,11 @@ def serve(
 def summary(out: OutOption = Path("out")) -> None:
     """Print what the table store in --out holds."""
     from flows.steps import summary as summarise
-    from outputs.writers import read_table
-    from schemas.tables import TABLES
+    from flows.steps import summary_tables
+    from outputs.store import Store
 
     _require_store(out)
-    typer.echo(summarise({name: read_table(out, name) for name in TABLES}))
+    typer.echo(summarise(summary_tables(Store(out))))
 
 
 def _require_store(out: Path) -> None:

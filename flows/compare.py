@@ -12,21 +12,22 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from outputs.report import changes_markdown, write_report
+from outputs.report import changes_markdown, report_tables, write_report
 from outputs.store import Store
 
 
 @task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def report(out: str, tables: dict[str, Any]) -> str:
-    return str(write_report(Path(out), tables))
+def report(out: str) -> str:
+    """Write ``out/report.html`` from the store's tables (reading only what it shows)."""
+    return str(write_report(Path(out), report_tables(Store(out))))
 
 
 @flow(name="compare-factsheets")
 def compare(out: str = "out") -> dict[str, Any]:
     """Write ``out/report.html`` from the store's tables and publish the changes as an artifact."""
     logger = get_run_logger()
-    tables = Store(out).read_all()
-    path = report(out, tables)
+    tables = Store(out).read_small()
+    path = report(out)
     create_markdown_artifact(key="factsheet-changes", markdown=changes_markdown(tables), description="changes between editions")
     counts = tables["changes"].groupby(["level", "change"]).size().to_dict() if len(tables["changes"]) else {}
     logger.info("report written to %s (%d change rows)", path, len(tables["changes"]))

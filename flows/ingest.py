@@ -9,9 +9,9 @@ summary artifact.
 from __future__ import annotations
 
 import math
-import time
 import multiprocessing as mp
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.pdf import file_digest
-from outputs.report import changes_markdown
-from outputs.store import Store
-
 from flows import steps
 from flows.settings import Settings
 from flows.sources import fetch_sources
+from outputs.report import changes_markdown
+from outputs.store import Store
 
 #: Documents per task: enough to amortise Prefect's per-task cost, small enough to spread work.
 MAX_BATCH = 8
@@ -110,59 +109,63 @@ def ingest(
         failed = 0
         done = 0
         batches = plan_batches(todo, settings.workers)
-        for fut in process_batch.map(batches, settings=unmapped(settings)):
-            for r in fut.result():
-                done += 1
-                results.append(r)
-                if r.ok:
-                    logger.info("[%d/%d] %s: %d blocks, %d entities (failures so far: %d)", done, len(todo), r.source, len(r.blocks), len(r.entities), failed)
-                else:
-                    failed += 1
-                    assert r.failure is not None
-                    logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", done, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
-        for fail in fetch_failures:
-            failed += 1
-            results.append(steps.DocumentResult(source=fail["source"], failure=fail))
-            logger.warning("%s FAILED at %s: %s", fail["source"], fail["stage"], fail["message"])
+        timings: dict[str, float] = {}
+        with store.spool() as spool:
+            for fut in process_batch.map(batches, settings=unmapped(settings)):
+                for r in fut.result():
+                    done += 1
+                    if r.ok:
+                        assert r.doc_id is not None
+                        logger.info("[%d/%d] %s: %d blocks, %d entities (failures so far: %d)", done, len(todo), r.source, len(r.blocks), len(r.entities), failed)
+                        spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
+                        r.drop_rows()  # they are in the spool now
+                    else:
+                        failed += 1
+                        assert r.failure is not None
+                        logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", done, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
+                    results.append(r)
+            for fail in fetch_failures:
+                failed += 1
+                results.append(steps.DocumentResult(source=fail["source"], failure=fail))
+                logger.warning("%s FAILED at %s: %s", fail["source"], fail["stage"], fail["message"])
 
-        for r in results:
-            if r.ok and r.doc_id:
-                manifest.record(r.doc_id, key, r.source)
-            elif r.failure and (r.doc_id or r.source in digest_of):
-                # reported once; tried again when its bytes or the pipeline change, or with --force
-                manifest.record_failure(r.doc_id or digest_of[r.source], key, r.source)
-        aliases = sum(
-            manifest.add_alias(digest, name)
-            for digest, seen in names.items()
-            if digest in manifest.documents
-            for name in seen
-        )
-        timings = {"process": time.perf_counter() - clock}
-        clock = time.perf_counter()
-        existing = store.read_all()
-        if results or aliases:
-            compare_fn = steps.compare_editions
-            if settings.isolate and not mp.current_process().daemon and settings.workers > 1:
-                from functools import partial
+            for r in results:
+                if r.ok and r.doc_id:
+                    manifest.record(r.doc_id, key, r.source)
+                elif r.failure and (r.doc_id or r.source in digest_of):
+                    # reported once; tried again when its bytes or the pipeline change, or with --force
+                    manifest.record_failure(r.doc_id or digest_of[r.source], key, r.source)
+            aliases = sum(
+                manifest.add_alias(digest, name)
+                for digest, seen in names.items()
+                if digest in manifest.documents
+                for name in seen
+            )
+            timings["process"] = time.perf_counter() - clock
+            if results or aliases:
+                clock = time.perf_counter()
+                compare_fn = steps.compare_jobs
+                if settings.isolate and not mp.current_process().daemon and settings.workers > 1:
+                    from functools import partial
 
-                from flows.workers import parallel_compare, pool_for
+                    from flows.workers import parallel_compare, pool_for
 
-                compare_fn = partial(parallel_compare, pool_for(settings))
-            tables = steps.merge_results(existing, results, compare=compare_fn) if results else existing
-            timings["merge"] = time.perf_counter() - clock
-            clock = time.perf_counter()
-            store.write(tables, manifest)
-            timings["write"] = time.perf_counter() - clock
-        else:
-            tables = existing
+                    compare_fn = partial(parallel_compare, pool_for(settings))
+                merged = steps.merge(store.read_small(), spool, results, store.rows(), compare=compare_fn)
+                timings["merge"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                store.write(merged.tables(), manifest)
+                timings["write"] = time.perf_counter() - clock
+                del merged
     report_path = str(Path(out) / "report.html")
     if any(r.ok for r in results) or not Path(report_path).exists():
         from flows.compare import report
 
         clock = time.perf_counter()
-        report_path = report(str(out), tables)  # from the tables in hand, not read again
+        report_path = report(str(out))
         timings["report"] = time.perf_counter() - clock
     logger.info("timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    tables = steps.summary_tables(store)
     text = steps.summary(tables, results)
     if aliases:
         text += f"\naliases recorded (same bytes under another name, not processed again): {aliases}"

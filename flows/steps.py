@@ -4,9 +4,10 @@ and benchmarks and tests call them directly."""
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,17 @@ from extractors.entities import entity_id, tag_document
 from extractors.errors import FactsheetError
 from extractors.nlp import load_nlp
 from extractors.pdf import file_digest
-from outputs.compare import compare_editions, editions_by_series, sort_changes
-from schemas.tables import TABLES, arrow_table, empty, frame, frame_from_arrow
-
 from flows.settings import Settings
+from outputs.compare import (
+    Edition,
+    PairJob,
+    compare_jobs,
+    editions_by_series,
+    sort_changes,
+)
+from outputs.rows import ROW_TABLES, Rows, RowSource, StoredRows
+from outputs.store import Store, TableData
+from schemas.tables import ARROW, TABLES, arrow_table, conform, empty, frame
 
 
 @dataclass
@@ -40,6 +48,11 @@ class DocumentResult:
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+    def drop_rows(self) -> None:
+        """Let go of the rows (once they are kept elsewhere); ``document`` and ``failure`` stay."""
+        self.blocks = arrow_table("blocks", [])
+        self.entities = arrow_table("entities", [])
 
 
 class UsageError(ValueError):
@@ -127,65 +140,120 @@ def process_document(path: str | Path, settings: Settings | None = None) -> Docu
     return result
 
 
-def merge_results(
-    existing: dict[str, pd.DataFrame],
+#: Documents per part when the blocks and entities tables are written.
+CHUNK_DOCS = 64
+
+CompareFn = Callable[[Iterable[PairJob]], pd.DataFrame]
+
+
+@dataclass
+class Merged:
+    """The store's tables after a merge: ``documents``, ``changes`` and ``failures`` in
+    memory; the rows of ``blocks`` and ``entities`` come from ``rows`` one document at a time,
+    in the order of ``documents``, as they are written."""
+
+    documents: pd.DataFrame
+    changes: pd.DataFrame
+    failures: pd.DataFrame
+    rows: Rows
+
+    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS) -> Iterator[pd.DataFrame]:
+        ids = self.documents["doc_id"].tolist()
+        for i in range(0, len(ids), docs_per_part):
+            yield self.rows.frame(name, ids[i : i + docs_per_part])
+
+    def tables(self) -> dict[str, TableData]:
+        """For ``Store.write``: the large tables as functions that yield their parts."""
+        return {
+            "documents": self.documents,
+            "blocks": partial(self.parts, "blocks"),
+            "entities": partial(self.parts, "entities"),
+            "changes": self.changes,
+            "failures": self.failures,
+        }
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every table in memory (for small stores and tests)."""
+        ids = self.documents["doc_id"].tolist()
+        return {
+            "documents": self.documents,
+            "blocks": self.rows.frame("blocks", ids),
+            "entities": self.rows.frame("entities", ids),
+            "changes": self.changes,
+            "failures": self.failures,
+        }
+
+
+def merge(
+    existing: Mapping[str, pd.DataFrame],
+    new_rows: RowSource,
     results: Sequence[DocumentResult],
+    old_rows: RowSource,
     ingested_at: datetime | None = None,
-    compare: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], pd.DataFrame] = compare_editions,
-) -> dict[str, pd.DataFrame]:
-    """The store's tables with ``results`` merged in: a re-ingested document replaces its rows,
-    a source that now succeeds loses its old failure rows; ``changes`` is recomputed for the
-    series that got a new or re-processed document."""
+    compare: CompareFn = compare_jobs,
+) -> Merged:
+    """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
+    ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
+    ``old_rows``): a re-ingested document replaces its rows, a source that now succeeds loses
+    its old failure rows; ``changes`` is recomputed for the pairs of editions next to a new
+    or re-processed document."""
     ingested_at = ingested_at or datetime.now(timezone.utc)
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
     retried = {r.source for r in results}
-    tables: dict[str, pd.DataFrame] = {}
-    for name in ("documents", "blocks", "entities"):
-        old = existing.get(name, empty(name))
-        old = old[~old["doc_id"].isin(new_ids)]
-        if name == "documents":
-            new = frame(name, [{**(r.document or {}), "ingested_at": ingested_at} for r in ok])
-        else:
-            new = frame_from_arrow(name, [getattr(r, name) for r in ok])
-        tables[name] = pd.concat([old, new], ignore_index=True) if len(old) else new
+    old_docs = existing.get("documents", empty("documents"))
+    new_docs = frame("documents", [{**(r.document or {}), "ingested_at": ingested_at} for r in ok])
+    kept = old_docs[~old_docs["doc_id"].isin(new_ids)]
+    docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
+    docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[~old_fail["source"].isin(retried)]
     new_fail = frame("failures", [r.failure for r in results if r.failure])
-    tables["failures"] = pd.concat([old_fail, new_fail], ignore_index=True) if len(old_fail) else new_fail
-    tables["documents"] = tables["documents"].sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
-    order = tables["documents"]["doc_id"].tolist()
-    rank = {d: i for i, d in enumerate(order)}
-    for name in ("blocks", "entities"):
-        df = tables[name]
-        sort_cols = ["_rank", "block_id"] + (["start_char"] if name == "entities" else [])
-        tables[name] = df.assign(_rank=df["doc_id"].map(rank)).sort_values(sort_cols, kind="mergesort").drop(columns="_rank").reset_index(drop=True)
-    tables["changes"] = _changes(existing, tables, new_ids, compare)
-    return {name: tables[name] for name in TABLES}
+    failures = pd.concat([old_fail, new_fail], ignore_index=True) if len(old_fail) else new_fail
+    rows = Rows([new_rows, old_rows])
+    kept_changes, pairs = _pairs_to_compare(existing, docs, new_ids)
+    fresh = compare(pair_jobs_from(pairs, rows)) if pairs else empty("changes")
+    parts = [p for p in (kept_changes, fresh) if len(p)]
+    changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
+    return Merged(docs, changes, failures, rows)
 
 
-def _changes(
+def merge_results(
     existing: dict[str, pd.DataFrame],
-    tables: dict[str, pd.DataFrame],
-    new_ids: set[str | None],
-    compare: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame], pd.DataFrame],
-) -> pd.DataFrame:
-    """The changes table after a merge: pairs of editions that did not change keep their rows;
-    only pairs with a new or re-processed document are compared (the whole series when its
-    editions are not all distinct, since rows are keyed by edition)."""
+    results: Sequence[DocumentResult],
+    ingested_at: datetime | None = None,
+    compare: CompareFn = compare_jobs,
+) -> dict[str, pd.DataFrame]:
+    """:func:`merge` with every table in memory: ``existing`` holds all five tables and each
+    result its own rows."""
+    new_rows = StoredRows({name: _concat([getattr(r, name) for r in results if r.ok], name) for name in ROW_TABLES})
+    old_rows = StoredRows({name: existing.get(name, empty(name)) for name in ROW_TABLES})
+    return merge(existing, new_rows, results, old_rows, ingested_at, compare).frames()
+
+
+def _concat(parts: list[pa.Table], name: str) -> pa.Table:
+    return pa.concat_tables([conform(name, p) for p in parts]) if parts else ARROW[name].empty_table()
+
+
+def _pairs_to_compare(
+    existing: Mapping[str, pd.DataFrame], docs: pd.DataFrame, new_ids: set[str | None]
+) -> tuple[pd.DataFrame, list[tuple[str, Edition, Edition]]]:
+    """The change rows to keep, and the pairs of editions to compare: pairs of editions that
+    did not change keep their rows; only pairs with a new or re-processed document are
+    compared (the whole series when its editions are not all distinct, since rows are keyed
+    by edition)."""
     old_docs = existing.get("documents", empty("documents"))
     old_changes = existing.get("changes", empty("changes"))
-    docs = tables["documents"]
+    new_eds = editions_by_series(docs)
     if not len(old_changes) or not len(old_docs):
-        return compare(docs, tables["blocks"], tables["entities"])
+        return empty("changes"), [(s, x, y) for s, eds in new_eds.items() for x, y in zip(eds, eds[1:])]
     touched = set(docs.loc[docs["doc_id"].isin(new_ids), "series"]) | set(old_docs.loc[old_docs["doc_id"].isin(new_ids), "series"])
     if not touched:
-        return old_changes
-    old_eds, new_eds = editions_by_series(old_docs), editions_by_series(docs)
+        return old_changes, []
+    old_eds = editions_by_series(old_docs)
     keep_rows = ~old_changes["series"].isin(touched)
-    scope_ids: set[str] = set()
-    recompute: set[tuple[str, str | None, str | None]] = set()
-    for series in touched:
+    pairs: list[tuple[str, Edition, Edition]] = []
+    for series in sorted(touched):
         eds = new_eds.get(series, [])
         before = old_eds.get(series, [])
         distinct = all(len({e.edition for e in x}) == len(x) and None not in {e.edition for e in x} for x in (eds, before))
@@ -195,24 +263,31 @@ def _changes(
             if distinct and (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
                 kept.add((x.edition, y.edition))
             else:
-                scope_ids.update((x.doc_id, y.doc_id))
-                recompute.add((series, x.edition, y.edition))
+                pairs.append((series, x, y))
         if kept:
             pair_of = list(zip(old_changes["from_edition"], old_changes["to_edition"]))
             keep_rows |= (old_changes["series"] == series) & pd.Series([p in kept for p in pair_of], index=old_changes.index)
-    scope = docs[docs["doc_id"].isin(scope_ids)]
-    fresh = compare(scope, tables["blocks"][tables["blocks"]["doc_id"].isin(scope_ids)],
-                    tables["entities"][tables["entities"]["doc_id"].isin(scope_ids)]) if len(scope) else empty("changes")
-    return _only_pairs(fresh, recompute, old_changes[keep_rows])
+    return old_changes[keep_rows], pairs
 
 
-def _only_pairs(fresh: pd.DataFrame, wanted: set[tuple[str, str | None, str | None]], kept: pd.DataFrame) -> pd.DataFrame:
-    """Kept rows plus the fresh rows of the pairs that were to be compared (comparing a scope
-    of documents also pairs documents that are consecutive only within the scope)."""
-    if len(fresh):
-        fresh = fresh[[(s, f, t) in wanted for s, f, t in zip(fresh["series"], fresh["from_edition"], fresh["to_edition"])]]
-    parts = [p for p in (kept, fresh) if len(p)]
-    return sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
+def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) -> Iterator[PairJob]:
+    """Comparison jobs for ``pairs``, each with only its two documents' rows, made as they
+    are consumed."""
+    for series, a, b in pairs:
+        ids = [a.doc_id, b.doc_id]
+        yield series, a, b, rows.frame("blocks", ids), rows.frame("entities", ids)
+
+
+def summary_tables(store: Store) -> dict[str, pd.DataFrame]:
+    """What :func:`summary` reads of a store: the small tables whole, of blocks and entities
+    only their kind and label."""
+    return {
+        "documents": store.read("documents"),
+        "blocks": store.read("blocks", columns=["kind"]),
+        "entities": store.read("entities", columns=["label"]),
+        "changes": store.read("changes"),
+        "failures": store.read("failures"),
+    }
 
 
 def summary(tables: dict[str, pd.DataFrame], results: Sequence[DocumentResult] | None = None) -> str:

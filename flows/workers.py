@@ -12,11 +12,13 @@ crashed parser) gives a ``limit`` failure. Either way the batch goes on.
 from __future__ import annotations
 
 import atexit
+import itertools
 import multiprocessing as mp
 import os
 import queue
 import signal
 import threading
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,6 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
     import resource
 
     from extractors.nlp import load_nlp
-
     from flows.steps import process_document
 
     settings = Settings.model_validate_json(settings_json)
@@ -192,21 +193,37 @@ def _failure(source: str, stage: str, error: str, message: str) -> DocumentResul
     return r
 
 
-def parallel_compare(pool: WorkerPool, documents: Any, blocks: Any, entities: Any) -> Any:
-    """``outputs.compare.compare_editions``, with the pairs spread over the pool's workers."""
-    from concurrent.futures import ThreadPoolExecutor
+def parallel_compare(pool: WorkerPool, jobs: Iterable[Any]) -> Any:
+    """``outputs.compare.compare_jobs``, with the jobs spread over the pool's workers in
+    groups; jobs are made as workers become free, so only the groups in flight are in memory."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-    from outputs.compare import finish_changes, pair_jobs
+    from outputs.compare import finish_changes, run_jobs
 
-    jobs = list(pair_jobs(documents, blocks, entities))
-    if pool.size < 2 or len(jobs) < 4:
-        from outputs.compare import run_jobs
-
-        return finish_changes(run_jobs(jobs))
-    chunks = [jobs[i :: pool.size * 2] for i in range(pool.size * 2)]
+    groups = _groups(iter(jobs), COMPARE_GROUP)
+    first = next(groups, [])
+    if pool.size < 2 or len(first) < COMPARE_GROUP:
+        return finish_changes(run_jobs(first))
+    rows: list[dict[str, Any]] = []
+    pending: set[Future[list[dict[str, Any]]]] = set()
     with ThreadPoolExecutor(pool.size) as ex:
-        parts = list(ex.map(pool.compare, [c for c in chunks if c]))
-    return finish_changes([row for part in parts for row in part])
+        for group in itertools.chain([first], groups):
+            if len(pending) >= 2 * pool.size:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                rows += [row for f in done for row in f.result()]
+            pending.add(ex.submit(pool.compare, group))
+        for f in pending:
+            rows += f.result()
+    return finish_changes(rows)
+
+
+#: Comparison jobs sent to a worker at a time.
+COMPARE_GROUP = 8
+
+
+def _groups(items: Iterator[Any], n: int) -> Iterator[list[Any]]:
+    while group := list(itertools.islice(items, n)):
+        yield group
 
 
 _POOLS: dict[str, WorkerPool] = {}

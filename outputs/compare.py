@@ -479,9 +479,14 @@ def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
     return rows
 
 
+def compare_jobs(jobs: Iterable[PairJob]) -> pd.DataFrame:
+    """The ``changes`` rows of some pair jobs, sorted and with their ids."""
+    return finish_changes(run_jobs(jobs))
+
+
 def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
     """The ``changes`` table for every pair of consecutive editions of every series."""
-    return finish_changes(run_jobs(pair_jobs(documents, blocks, entities)))
+    return compare_jobs(pair_jobs(documents, blocks, entities))
 
 
 def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, from_doc_id: str, to_doc_id: str) -> pd.DataFrame:

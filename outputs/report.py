@@ -21,9 +21,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from outputs.store import Store
 
 #: How entity labels read on the page, in the order they are shown.
 LABEL_NAMES = {
@@ -297,6 +301,34 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def report_tables(store: Store) -> dict[str, pd.DataFrame]:
+    """What the report reads of a store: ``documents`` and ``changes``; of ``entities`` the
+    counts the chart shows (``doc_id``, ``label``, ``n`` distinct entities, counted by Arrow);
+    of ``blocks`` only the documents of pairs with changes."""
+    documents = store.read("documents")
+    changes = store.read("changes")
+    wanted: set[str] = set()
+    for series, eds in _editions(documents).items():
+        for pair in _pairs(series, eds, changes):
+            if len(pair.changes):
+                wanted.update((pair.before.doc_id, pair.after.doc_id))
+    return {
+        "documents": documents,
+        "changes": changes,
+        "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"])),
+        "blocks": store.read("blocks", columns=["doc_id", "block_id", "kind", "section", "text"], doc_ids=wanted),
+    }
+
+
+def _count_entities(parts: Iterable[pa.Table]) -> pd.DataFrame:
+    """Distinct entities per document and label (``doc_id``, ``label``, ``n``), part by part
+    (a part holds whole documents)."""
+    counts = [p.group_by(["doc_id", "label"]).aggregate([("entity_id", "count_distinct")]) for p in parts]
+    if not counts:
+        return pd.DataFrame({"doc_id": pd.Series(dtype=str), "label": pd.Series(dtype=str), "n": pd.Series(dtype="int64")})
+    return pa.concat_tables(counts).rename_columns(["doc_id", "label", "n"]).to_pandas()
+
+
 def write_report(out_dir: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     """Write ``out_dir/report.html`` (see the module docstring) and return its path."""
     out_dir = Path(out_dir)
@@ -498,12 +530,16 @@ def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
 
 
 def entity_counts(eds: list[EditionInfo], entities: pd.DataFrame) -> pd.DataFrame:
-    """Distinct entities per label (rows) in each edition (columns, oldest first)."""
+    """Distinct entities per label (rows) in each edition (columns, oldest first).
+    ``entities`` is the table's rows, or already counted (``doc_id``, ``label``, ``n``)."""
     ids = [e.doc_id for e in eds]
     mine = entities[entities["doc_id"].isin(ids)] if len(entities) else entities
     if not len(mine):
         return pd.DataFrame(0, index=pd.Index([], name="label"), columns=ids)
-    table = mine.groupby(["label", "doc_id"])["entity_id"].nunique().unstack(fill_value=0)
+    if "n" in mine.columns:
+        table = mine.set_index(["label", "doc_id"])["n"].unstack(fill_value=0)
+    else:
+        table = mine.groupby(["label", "doc_id"])["entity_id"].nunique().unstack(fill_value=0)
     table = table.reindex(columns=ids, fill_value=0)
     return table.reindex(_label_order(table.index))
 

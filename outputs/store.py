@@ -18,28 +18,43 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
 from extractors.errors import OutputError
-from schemas.tables import TABLES, empty, frame, to_arrow, validate
+from outputs.rows import ROW_TABLES, Spool, StoredRows
+from schemas.tables import (
+    ARROW,
+    TABLES,
+    conform,
+    empty,
+    frame_from_arrow,
+    to_arrow,
+    types_mapper,
+    validate,
+)
 
 CURRENT = ".current"
 VERSIONS = ".versions"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
+SPOOL = ".spool"
+#: A table to write: all of it, or a function that yields its parts in order.
+TableData = pd.DataFrame | Callable[[], Iterable[pd.DataFrame]]
 _VERSION = re.compile(r"^v(\d{6,})$")
 
 
@@ -96,15 +111,51 @@ class Store:
     def exists(self) -> bool:
         return self.current is not None or (self.root / "documents.parquet").is_file()
 
-    def read(self, name: str) -> pd.DataFrame:
-        """A table with its contract types; empty when the store has none yet."""
+    def read(self, name: str, columns: list[str] | None = None, doc_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """A table with its contract types; empty when the store has none yet. ``columns``
+        reads only those columns, ``doc_ids`` only those documents' rows."""
+        return frame_from_arrow(name, [self.read_arrow(name, doc_ids)]) if columns is None else (
+            self.read_arrow(name, doc_ids, columns).to_pandas(types_mapper=types_mapper)
+        )
+
+    def read_arrow(self, name: str, doc_ids: Iterable[str] | None = None, columns: list[str] | None = None) -> pa.Table:
+        """A table as Arrow, with the contract's columns and types (or only ``columns``)."""
+        path = self.root / f"{name}.parquet"
+        wanted = None if doc_ids is None else sorted(set(doc_ids))
+        if not path.exists() or wanted == []:
+            table = ARROW[name].empty_table()
+        else:
+            table = pq.read_table(path, columns=columns, filters=None if wanted is None else [("doc_id", "in", wanted)])
+        return conform(name, table) if columns is None else table.select(columns).cast(
+            pa.schema([ARROW[name].field(c) for c in columns])
+        )
+
+    def read_parts(self, name: str, columns: list[str]) -> Iterator[pa.Table]:
+        """``columns`` of a table, one part (Parquet row group: whole documents) at a time."""
         path = self.root / f"{name}.parquet"
         if not path.exists():
-            return empty(name)
-        return frame(name, pq.read_table(path).to_pylist())
+            return
+        with pq.ParquetFile(path) as pf:
+            for i in range(pf.num_row_groups):
+                yield pf.read_row_group(i, columns=columns)
 
     def read_all(self) -> dict[str, pd.DataFrame]:
         return {name: self.read(name) for name in TABLES}
+
+    def read_small(self) -> dict[str, pd.DataFrame]:
+        """The tables with one or a few rows per document or change (not blocks, entities)."""
+        return {name: self.read(name) for name in TABLES if name not in ROW_TABLES}
+
+    def rows(self) -> StoredRows:
+        """The blocks and entities already in the store, by document (compact Arrow)."""
+        return StoredRows({name: self.read_arrow(name) for name in ROW_TABLES})
+
+    def spool(self) -> Spool:
+        """A new spool for this run's rows, in the store's folder; spools that a killed run
+        left behind are removed (call this while holding the lock)."""
+        for old in self.root.glob(f"{SPOOL}-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        return Spool(self.root / f"{SPOOL}-{os.getpid()}")
 
     def manifest(self) -> Manifest:
         cur = self.current
@@ -139,19 +190,12 @@ class Store:
             fh.close()  # closing releases the lock
 
     # ------------------------------------------------------------------------------ writing
-    def write(self, tables: Mapping[str, pd.DataFrame], manifest: Manifest) -> Path:
-        """Validate every table, write a new version, make it current in one step."""
-        checked: dict[str, pd.DataFrame] = {}
-        for name in TABLES:
-            df = tables.get(name)
-            df = empty(name) if df is None else df
-            try:
-                checked[name] = validate(name, df)
-            except SchemaErrors as exc:
-                raise OutputError(
-                    f"table {name!r} does not match its schema in schemas/tables.py, nothing was written:\n"
-                    f"{exc.failure_cases.head(20).to_string()}"
-                ) from exc
+    def write(self, tables: Mapping[str, TableData], manifest: Manifest) -> Path:
+        """Validate every table, write a new version, make it current in one step.
+
+        A table is a DataFrame, or a function that returns its parts (DataFrames, in order):
+        parts are validated and written one at a time, so a large table is never in memory
+        as a whole. When a part does not validate, nothing is written."""
         versions = self.root / VERSIONS
         versions.mkdir(parents=True, exist_ok=True)
         self._collect_garbage()
@@ -159,9 +203,12 @@ class Store:
         staging = versions / f".{target.name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        for name, df in checked.items():
-            pq.write_table(to_arrow(name, df), staging / f"{name}.parquet", compression="zstd")
-            write_csv(df, staging / f"{name}.csv")
+        try:
+            for name in TABLES:
+                _write_table(name, tables.get(name), staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         for f in staging.iterdir():
             _fsync(f)
@@ -214,8 +261,34 @@ class Store:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+def _write_table(name: str, data: TableData | None, folder: Path) -> None:
+    """Validate and write one table as ``NAME.parquet`` and ``NAME.csv``, part by part."""
+    parts: Iterable[pd.DataFrame] = [empty(name)] if data is None else [data] if isinstance(data, pd.DataFrame) else data()
+    writer: pq.ParquetWriter | None = None
+    csv_path = folder / f"{name}.csv"
+    try:
+        for i, df in enumerate(itertools.chain(parts, [empty(name)])):
+            if i and not len(df):
+                continue  # the empty frame only writes a header when there was no part
+            try:
+                checked = validate(name, df)
+            except SchemaErrors as exc:
+                raise OutputError(
+                    f"table {name!r} does not match its schema in schemas/tables.py, nothing was written:\n"
+                    f"{exc.failure_cases.head(20).to_string()}"
+                ) from exc
+            if writer is None:
+                writer = pq.ParquetWriter(folder / f"{name}.parquet", ARROW[name], compression="zstd")
+            writer.write_table(to_arrow(name, checked))
+            write_csv(checked, csv_path, append=i > 0)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def write_csv(df: pd.DataFrame, path: Path, append: bool = False) -> None:
+    df.to_csv(path, index=False, header=not append, mode="a" if append else "w", encoding="utf-8",
+              lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _fsync(path: Path) -> None:

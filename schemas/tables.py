@@ -199,7 +199,7 @@ def _known(name: str) -> str:
     return name
 
 
-def _types_mapper(ty: pyarrow.DataType) -> Any:
+def types_mapper(ty: pyarrow.DataType) -> Any:
     return pd.ArrowDtype(ty) if pyarrow.types.is_date(ty) else None
 
 
@@ -207,7 +207,7 @@ def frame(name: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """A table's DataFrame with its stable column types, from row dicts (missing keys → null)."""
     schema = ARROW[_known(name)]
     table = pyarrow.Table.from_pylist([dict(r) for r in rows], schema=schema)
-    return table.to_pandas(types_mapper=_types_mapper)
+    return table.to_pandas(types_mapper=types_mapper)
 
 
 def arrow_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pyarrow.Table:
@@ -215,12 +215,22 @@ def arrow_table(name: str, rows: Iterable[Mapping[str, Any]]) -> pyarrow.Table:
     return pyarrow.Table.from_pylist([dict(r) for r in rows], schema=ARROW[_known(name)])
 
 
+def conform(name: str, table: pyarrow.Table) -> pyarrow.Table:
+    """``table`` with exactly the contract's columns and types (a column it lacks, as from a
+    store written before the column existed, is all nulls)."""
+    schema = ARROW[_known(name)]
+    for f in schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pyarrow.nulls(table.num_rows, f.type))
+    return table.select(schema.names).cast(schema)
+
+
 def frame_from_arrow(name: str, parts: Iterable[pyarrow.Table]) -> pd.DataFrame:
     """One DataFrame from Arrow tables of one table's rows."""
     schema = ARROW[_known(name)]
-    parts = [p.select(schema.names).cast(schema) for p in parts]
+    parts = [conform(name, p) for p in parts]
     table = pyarrow.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas(types_mapper=_types_mapper)
+    return table.to_pandas(types_mapper=types_mapper)
 
 
 def empty(name: str) -> pd.DataFrame:

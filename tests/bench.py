@@ -105,18 +105,23 @@ CONFIGS = {
         """,
     "pipeline": """
         from flows.settings import Settings
-        from flows.steps import merge_results, process_document
+        from flows.steps import merge, process_document
+        from outputs.report import report_tables, write_report
         from outputs.store import Manifest, Store
         t0 = time.perf_counter()
         settings = Settings(isolate=False)
-        results = [process_document(p, settings) for p in files]
-        manifest = Manifest()
-        for r in results:
-            manifest.record(r.doc_id, settings.cache_key, r.source)
-        Store(out).write(merge_results({}, results), manifest)
-        pages = sum(r.document["pages"] for r in results if r.ok)
-        from outputs.report import write_report
-        write_report(out, Store(out).read_all())
+        store, manifest, results, pages = Store(out), Manifest(), [], 0
+        with store.lock(), store.spool() as spool:
+            for p in files:
+                r = process_document(p, settings)
+                if r.ok:
+                    spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
+                    r.drop_rows()
+                    manifest.record(r.doc_id, settings.cache_key, r.source)
+                    pages += r.document["pages"]
+                results.append(r)
+            store.write(merge(store.read_small(), spool, results, store.rows()).tables(), manifest)
+        write_report(out, report_tables(store))
         """,
     "flow": FLOW.format(workers=1),
     "flow-2": FLOW.format(workers=2),

@@ -303,3 +303,16 @@ def test_report_opens_in_headless_chromium(report, tmp_path):
         capture_output=True, timeout=120, check=True,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_report_from_the_store_reads_little_and_gives_the_same_page(tables, tmp_path):
+    from outputs.report import report_tables
+    from outputs.store import Manifest, Store
+
+    store = Store(tmp_path)
+    store.write(tables, Manifest())
+    lean = report_tables(store)
+    assert list(lean["entities"].columns) == ["doc_id", "label", "n"]  # counted, not every row
+    changed = {d for d, e in zip(tables["documents"].doc_id, tables["documents"].series) if e == "nato-eu-relations"}
+    assert set(lean["blocks"].doc_id) == changed  # blocks only of the editions with changes
+    assert render_report(lean) == render_report(tables)

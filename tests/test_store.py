@@ -122,3 +122,28 @@ def test_killed_cli_run_leaves_the_previous_set_and_the_next_run_completes(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     assert _consistent(out) == 4
     assert len(pd.read_parquet(out / "documents.parquet")) == 4
+
+
+def test_tables_written_in_parts_match_one_piece_and_a_bad_part_writes_nothing(store, tmp_path):
+    import pyarrow.parquet as pq
+
+    from extractors.errors import OutputError
+    from outputs.store import Manifest
+
+    blocks = store["blocks"]
+    ids = list(dict.fromkeys(blocks.doc_id))
+    parts = [blocks[blocks.doc_id == d].reset_index(drop=True) for d in ids]
+    whole, split = Store(tmp_path / "whole"), Store(tmp_path / "split")
+    whole.write(store, Manifest())
+    split.write({**store, "blocks": lambda: iter(parts)}, Manifest())
+    assert (split.root / "blocks.csv").read_bytes() == (whole.root / "blocks.csv").read_bytes()
+    assert pq.ParquetFile(split.root / "blocks.parquet").num_row_groups == len(ids) > 1
+    pd.testing.assert_frame_equal(split.read("blocks"), whole.read("blocks"))
+
+    before = split.current
+    bad = parts[-1].assign(kind="sidebar")  # not a block kind
+    with pytest.raises(OutputError, match="table 'blocks' does not match its schema"):
+        split.write({**store, "blocks": lambda: iter(parts[:-1] + [bad])}, Manifest())
+    assert split.current == before
+    assert not [p for p in (split.root / ".versions").iterdir() if p.name.endswith(".tmp")]
+    pd.testing.assert_frame_equal(split.read("blocks"), whole.read("blocks"))

@@ -1,0 +1,158 @@
+"""Per-document rows of the two large tables (``blocks`` and ``entities``), kept out of memory.
+
+A run never holds every document's rows at once: each result goes to a :class:`Spool` (Arrow
+IPC files on disk, one record batch per document) as it arrives, the rows already in the store
+stay in their compact Arrow form (:class:`StoredRows`), and :class:`Rows` hands out one
+document's rows at a time, newest source first, to the comparison and to the writer.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.tables import ARROW, conform, frame_from_arrow
+
+#: The tables whose rows belong to one document each.
+ROW_TABLES = ("blocks", "entities")
+#: Sort keys of a document's rows, in the order the store keeps them.
+ROW_ORDER = {"blocks": ["block_id"], "entities": ["block_id", "start_char"]}
+
+
+class RowSource(Protocol):
+    def get(self, name: str, doc_id: str) -> pa.Table | None: ...
+
+
+class Spool:
+    """Rows of documents processed in this run, on disk in ``folder`` until the run ends.
+
+    Write with :meth:`add`; the first :meth:`get` closes the files for writing. Rows are read
+    back from the files (not memory-mapped), one document at a time. ``close`` removes the
+    folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._writers: dict[str, pa.ipc.RecordBatchFileWriter] | None = {
+            name: pa.ipc.new_file(str(self.folder / f"{name}.arrow"), ARROW[name]) for name in ROW_TABLES
+        }
+        self._readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
+        self._files: list[pa.NativeFile] = []
+        self._index: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in ROW_TABLES}
+        self._batches = {name: 0 for name in ROW_TABLES}
+
+    def add(self, doc_id: str, tables: Mapping[str, pa.Table]) -> None:
+        """Keep ``tables[name]`` (one document's rows of each row table)."""
+        if self._writers is None:
+            raise RuntimeError("this spool is closed for writing: add every document before reading any")
+        for name in ROW_TABLES:
+            schema = ARROW[name]
+            batches = tables[name].select(schema.names).cast(schema).combine_chunks().to_batches()
+            for batch in batches:
+                self._writers[name].write_batch(batch)
+            self._index[name][doc_id] = (self._batches[name], len(batches))
+            self._batches[name] += len(batches)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._index["blocks"]
+
+    def get(self, name: str, doc_id: str) -> pa.Table | None:
+        where = self._index[name].get(doc_id)
+        if where is None:
+            return None
+        self._finish_writing()
+        start, n = where
+        reader = self._readers[name]
+        return pa.Table.from_batches([reader.get_batch(i) for i in range(start, start + n)], schema=ARROW[name])
+
+    def _finish_writing(self) -> None:
+        if self._writers is None:
+            return
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = None
+        for name in ROW_TABLES:
+            f = pa.OSFile(str(self.folder / f"{name}.arrow"))
+            self._files.append(f)
+            self._readers[name] = pa.ipc.open_file(f)
+
+    def close(self) -> None:
+        if self._writers is not None:
+            for writer in self._writers.values():
+                writer.close()
+            self._writers = None
+        for f in self._files:
+            f.close()
+        self._files.clear()
+        self._readers.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StoredRows:
+    """Rows of documents already in the store (or in memory), as Arrow tables, by document."""
+
+    def __init__(self, tables: Mapping[str, pa.Table | pd.DataFrame]) -> None:
+        self._tables: dict[str, pa.Table] = {}
+        self._index: dict[str, dict[str, tuple[int, int]]] = {}
+        for name in ROW_TABLES:
+            raw = tables.get(name)
+            if raw is None:
+                table = ARROW[name].empty_table()
+            elif isinstance(raw, pd.DataFrame):
+                table = pa.Table.from_pandas(raw, preserve_index=False)
+            else:
+                table = raw
+            table = conform(name, table)
+            table = table.take(pc.sort_indices(table, [("doc_id", "ascending")]))
+            self._tables[name] = table
+            index: dict[str, tuple[int, int]] = {}
+            if table.num_rows:
+                counts = pc.value_counts(table["doc_id"])
+                offset = 0
+                for doc_id, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    index[doc_id] = (offset, n)
+                    offset += n
+            self._index[name] = index
+
+    def get(self, name: str, doc_id: str) -> pa.Table | None:
+        where = self._index[name].get(doc_id)
+        return None if where is None else self._tables[name].slice(*where)
+
+
+class Rows:
+    """One document's rows from the first source that has them (put the newest first)."""
+
+    def __init__(self, sources: Sequence[RowSource]) -> None:
+        self.sources = list(sources)
+
+    def get(self, name: str, doc_id: str) -> pa.Table:
+        for source in self.sources:
+            table = source.get(name, doc_id)
+            if table is not None:
+                return table
+        return ARROW[name].empty_table()
+
+    def arrow(self, name: str, doc_ids: Iterable[str]) -> pa.Table:
+        """The rows of ``doc_ids``, in that order, each document's rows in store order."""
+        parts = []
+        for doc_id in doc_ids:
+            t = self.get(name, doc_id)
+            if t.num_rows:
+                parts.append(t.sort_by([(c, "ascending") for c in ROW_ORDER[name]]))
+        return pa.concat_tables(parts) if parts else ARROW[name].empty_table()
+
+    def frame(self, name: str, doc_ids: Iterable[str]) -> pd.DataFrame:
+        """:meth:`arrow` as a DataFrame with the table's column types."""
+        return frame_from_arrow(name, [self.arrow(name, doc_ids)])
