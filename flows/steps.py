@@ -272,8 +272,10 @@ def _pairs_to_compare(
 
 def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) -> Iterator[PairJob]:
     """Comparison jobs for ``pairs``, each with only its two documents' rows, made as they
-    are consumed."""
+    are consumed; a pair whose two editions have the same content has no changes and no job."""
     for series, a, b in pairs:
+        if rows.same_content(a.doc_id, b.doc_id):
+            continue
         ids = [a.doc_id, b.doc_id]
         yield series, a, b, rows.frame("blocks", ids), rows.frame("entities", ids)
 

@@ -393,8 +393,6 @@ def _fact(m: _Mention) -> str:
 
 def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, entities: pd.DataFrame) -> list[dict[str, Any]]:
     """The change rows from edition ``a`` to edition ``b`` (unsorted, without ids)."""
-    if same_content(blocks, entities, a.doc_id, b.doc_id):
-        return []  # re-issued with the same content: nothing to align
     rows: list[dict[str, Any]] = []
     la = _body_blocks(blocks, a.doc_id)
     lb = _body_blocks(blocks, b.doc_id)
@@ -438,18 +436,6 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
         if key not in changed_facts:
             rows.append(_change_row(series, a, b, "added", "entity", key[0], keys_b[key][0], None, keys_b[key][1], None))
     return rows
-
-
-def same_content(blocks: pd.DataFrame, entities: pd.DataFrame, doc_a: str, doc_b: str) -> bool:
-    """Whether two documents have the same blocks and the same entities, with the same
-    normalised values (a relative date resolved against another edition differs)."""
-    def rows(df: pd.DataFrame, doc_id: str, key: list[str]) -> pd.DataFrame:
-        cols = key + [c for c in df.columns if c not in key and c != "doc_id"]
-        return df.loc[df["doc_id"] == doc_id, cols].sort_values(key).reset_index(drop=True)
-
-    return rows(blocks, doc_a, ["block_id"]).equals(rows(blocks, doc_b, ["block_id"])) and rows(
-        entities, doc_a, ["block_id", "start_char"]
-    ).equals(rows(entities, doc_b, ["block_id", "start_char"]))
 
 
 PairJob = tuple[str, Edition, Edition, pd.DataFrame, pd.DataFrame]

@@ -153,6 +153,15 @@ class Rows:
                 parts.append(t.sort_by([(c, "ascending") for c in ROW_ORDER[name]]))
         return pa.concat_tables(parts) if parts else ARROW[name].empty_table()
 
+    def same_content(self, doc_a: str, doc_b: str) -> bool:
+        """Whether two documents have the same blocks and the same entities, with the same
+        normalised values (a relative date resolved against another edition differs): an
+        edition re-issued unchanged, which needs no comparison."""
+        return all(
+            self.arrow(name, [doc_a]).drop_columns(["doc_id"]).equals(self.arrow(name, [doc_b]).drop_columns(["doc_id"]))
+            for name in ROW_TABLES
+        )
+
     def frame(self, name: str, doc_ids: Iterable[str]) -> pd.DataFrame:
         """:meth:`arrow` as a DataFrame with the table's column types."""
         return frame_from_arrow(name, [self.arrow(name, doc_ids)])

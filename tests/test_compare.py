@@ -13,14 +13,11 @@ import pandas as pd
 import pytest
 
 from outputs.compare import (
-    Edition,
     align_blocks,
-    compare_pair,
     compare_editions,
     compare_two,
     fact_context,
     normalise_name,
-    same_content,
     similarity,
     stable_pairs,
     word_diff,
@@ -267,25 +264,6 @@ FILLER = [
 
 def test_identical_editions_give_no_changes():
     assert _compare(FILLER, FILLER).empty
-    t = _tables(FILLER, FILLER)
-    a, b = t["documents"]["doc_id"]
-    assert same_content(t["blocks"], t["entities"], a, b)
-    # The full comparison (without the same-content shortcut) agrees.
-    eds = [Edition(d, e, s) for d, e, s in zip(t["documents"].doc_id, t["documents"].edition, t["documents"].source)]
-    blocks = t["blocks"].assign(x0=t["blocks"].x0.where(t["blocks"].doc_id == a, 5.0))  # laid out elsewhere
-    assert not same_content(blocks, t["entities"], a, b)
-    assert compare_pair("s", eds[0], eds[1], blocks, t["entities"]) == []
-
-
-def test_same_words_with_another_normalised_value_is_compared_in_full():
-    # Same text, but the entity's normalised value differs (as a relative date resolved
-    # against another edition does): the shortcut must not hide it.
-    para = "The fleet consists of eight aircraft."
-    old = FILLER + [("paragraph", "Two", para, [("AMOUNT", "eight aircraft", "8 aircraft", "aircraft")])]
-    new = FILLER + [("paragraph", "Two", para, [("AMOUNT", "eight aircraft", "9 aircraft", "aircraft")])]
-    t = _tables(old, new)
-    assert not same_content(t["blocks"], t["entities"], *t["documents"]["doc_id"])
-    assert _facts(_compare(old, new)) == {("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "9 aircraft (eight aircraft)")}
 
 
 def test_fact_in_a_moved_and_rewritten_block_is_found_by_its_unit_and_words():

@@ -89,3 +89,17 @@ def test_merge_from_a_spool_equals_the_merge_in_memory(tmp_path):
         pd.testing.assert_frame_equal(got[name], df, check_dtype=False)
         pd.testing.assert_frame_equal(store.read(name), df, check_dtype=False)
     assert not list(tmp_path.glob(".spool-*"))
+
+
+def test_same_content_means_same_blocks_and_same_normalised_entities():
+    a, b, c, d = _doc(1), _doc(2), _doc(3), _doc(4)
+    texts = ["The European Defence Agency (EDA) was set up in 2004.", "Operation Sea Guardian"]
+    spans = [(0, 4, "European Defence Agency"), (1, 0, "Operation Sea Guardian")]
+    other_value = _entities(c, spans).set_column(8, "canonical", pa.array(["EDA", "Operation Sea Guardian"]))
+    rows = Rows([StoredRows({
+        "blocks": pa.concat_tables([_blocks(x, texts) for x in (a, b, c)] + [_blocks(d, texts[:1] + ["Operation Sea Guardian."])]),
+        "entities": pa.concat_tables([_entities(a, spans), _entities(b, spans[::-1]), other_value, _entities(d, spans)]),
+    })])
+    assert rows.same_content(a, b)  # same rows, whatever order they come in
+    assert not rows.same_content(a, c)  # same words, another normalised value (as a relative date can be)
+    assert not rows.same_content(a, d)  # one block's text differs
