@@ -229,6 +229,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="rounds over the configurations; each keeps its fastest (default 2)")
     args = parser.parse_args()
 
+    import flows  # noqa: F401  (first: Prefect's telemetry off, also for the test server)
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
