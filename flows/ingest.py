@@ -2,8 +2,8 @@
 
 Tasks are thin wrappers around ``flows.steps``; the flow orchestrates them in plain Python:
 lock the store, find what is new, process it in batches (each document in a worker process
-with a time and memory limit), merge, write the new set of tables atomically, publish a
-summary artifact.
+with a time and memory limit; its rows go to a spool on disk as they arrive), merge, write the
+new set of tables atomically, part by part, publish a summary artifact.
 """
 
 from __future__ import annotations

@@ -202,8 +202,8 @@ def parallel_compare(pool: WorkerPool, jobs: Iterable[Any]) -> Any:
 
     groups = _groups(iter(jobs), COMPARE_GROUP)
     first = next(groups, [])
-    if pool.size < 2 or len(first) < COMPARE_GROUP:
-        return finish_changes(run_jobs(first))
+    if pool.size < 2 or len(first) < COMPARE_GROUP:  # one worker, or too few jobs to share
+        return finish_changes(run_jobs(itertools.chain(first, itertools.chain.from_iterable(groups))))
     rows: list[dict[str, Any]] = []
     pending: set[Future[list[dict[str, Any]]]] = set()
     with ThreadPoolExecutor(pool.size) as ex:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from outputs.store import Store
@@ -321,9 +322,23 @@ def report_tables(store: Store) -> dict[str, pd.DataFrame]:
 
 
 def _count_entities(parts: Iterable[pa.Table]) -> pd.DataFrame:
-    """Distinct entities per document and label (``doc_id``, ``label``, ``n``), part by part
-    (a part holds whole documents)."""
-    counts = [p.group_by(["doc_id", "label"]).aggregate([("entity_id", "count_distinct")]) for p in parts]
+    """Distinct entities per document and label (``doc_id``, ``label``, ``n``), part by part.
+    A document's rows are contiguous in the store; the last document of a part is counted with
+    the next part, in case it goes on there."""
+    def count(t: pa.Table) -> pa.Table:
+        return t.group_by(["doc_id", "label"]).aggregate([("entity_id", "count_distinct")])
+
+    counts, carry = [], None
+    for part in parts:
+        if carry is not None:
+            part = pa.concat_tables([carry, part])
+        if not part.num_rows:
+            continue
+        last = pc.equal(part["doc_id"], part["doc_id"][-1])
+        carry = part.filter(last)
+        counts.append(count(part.filter(pc.invert(last))))
+    if carry is not None:
+        counts.append(count(carry))
     if not counts:
         return pd.DataFrame({"doc_id": pd.Series(dtype=str), "label": pd.Series(dtype=str), "n": pd.Series(dtype="int64")})
     return pa.concat_tables(counts).rename_columns(["doc_id", "label", "n"]).to_pandas()

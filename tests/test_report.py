@@ -316,3 +316,18 @@ def test_report_from_the_store_reads_little_and_gives_the_same_page(tables, tmp_
     changed = {d for d, e in zip(tables["documents"].doc_id, tables["documents"].series) if e == "nato-eu-relations"}
     assert set(lean["blocks"].doc_id) == changed  # blocks only of the editions with changes
     assert render_report(lean) == render_report(tables)
+
+
+def test_entity_counts_span_parts_that_split_a_document(tables):
+    import pyarrow as pa
+
+    from outputs.report import _count_entities
+
+    ents = pa.Table.from_pandas(tables["entities"][["doc_id", "label", "entity_id"]], preserve_index=False)
+    whole = _count_entities([ents]).sort_values(["doc_id", "label"]).reset_index(drop=True)
+    cuts = [0, 7, 8, 150, ents.num_rows // 2, ents.num_rows]  # mid-document, and a one-row part
+    parts = [ents.slice(a, b - a) for a, b in zip(cuts, cuts[1:])] + [ents.slice(0, 0)]
+    split = _count_entities(parts).sort_values(["doc_id", "label"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(split, whole)
+    expected = tables["entities"].groupby(["doc_id", "label"])["entity_id"].nunique().reset_index(name="n")
+    assert whole[["doc_id", "label", "n"]].values.tolist() == expected.values.tolist()

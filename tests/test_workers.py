@@ -21,3 +21,5 @@ def test_parallel_compare_gives_the_same_changes(store):
     with WorkerPool(Settings(workers=2), size=2) as pool:
         got = parallel_compare(pool, iter(jobs))  # consumed as the workers become free
     pd.testing.assert_frame_equal(got, expected)
+    with WorkerPool(Settings(workers=1), size=1) as pool:  # in this process, every group
+        pd.testing.assert_frame_equal(parallel_compare(pool, iter(jobs)), expected)
