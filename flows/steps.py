@@ -28,9 +28,16 @@ from outputs.compare import (
     editions_by_series,
     sort_changes,
 )
-from outputs.rows import ROW_TABLES, Rows, RowSource, StoredRows
+from outputs.rows import ROW_TABLES, Rows, RowSource, StoredRows, same_content
 from outputs.store import Store, TableData
-from schemas.tables import ARROW, TABLES, arrow_table, conform, empty, frame
+from schemas.tables import (
+    TABLES,
+    arrow_table,
+    concat_arrow,
+    empty,
+    frame,
+    frame_from_arrow,
+)
 
 
 @dataclass
@@ -226,13 +233,9 @@ def merge_results(
 ) -> dict[str, pd.DataFrame]:
     """:func:`merge` with every table in memory: ``existing`` holds all five tables and each
     result its own rows."""
-    new_rows = StoredRows({name: _concat([getattr(r, name) for r in results if r.ok], name) for name in ROW_TABLES})
+    new_rows = StoredRows({name: concat_arrow(name, [getattr(r, name) for r in results if r.ok]) for name in ROW_TABLES})
     old_rows = StoredRows({name: existing.get(name, empty(name)) for name in ROW_TABLES})
     return merge(existing, new_rows, results, old_rows, ingested_at, compare).frames()
-
-
-def _concat(parts: list[pa.Table], name: str) -> pa.Table:
-    return pa.concat_tables([conform(name, p) for p in parts]) if parts else ARROW[name].empty_table()
 
 
 def _pairs_to_compare(
@@ -274,10 +277,12 @@ def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) ->
     """Comparison jobs for ``pairs``, each with only its two documents' rows, made as they
     are consumed; a pair whose two editions have the same content has no changes and no job."""
     for series, a, b in pairs:
-        if rows.same_content(a.doc_id, b.doc_id):
+        rows_a, rows_b = rows.tables(a.doc_id), rows.tables(b.doc_id)  # read once for both uses
+        if same_content(rows_a, rows_b):
             continue
-        ids = [a.doc_id, b.doc_id]
-        yield series, a, b, rows.frame("blocks", ids), rows.frame("entities", ids)
+        blocks = frame_from_arrow("blocks", [rows_a["blocks"], rows_b["blocks"]])
+        entities = frame_from_arrow("entities", [rows_a["entities"], rows_b["entities"]])
+        yield series, a, b, blocks, entities
 
 
 def summary_tables(store: Store) -> dict[str, pd.DataFrame]:

@@ -131,6 +131,13 @@ class StoredRows:
         return None if where is None else self._tables[name].slice(*where)
 
 
+def same_content(rows_a: Mapping[str, pa.Table], rows_b: Mapping[str, pa.Table]) -> bool:
+    """Whether two documents' rows (:meth:`Rows.tables`) are the same blocks and the same
+    entities, with the same normalised values (a relative date resolved against another
+    edition differs): an edition re-issued unchanged, which needs no comparison."""
+    return all(rows_a[name].drop_columns(["doc_id"]).equals(rows_b[name].drop_columns(["doc_id"])) for name in ROW_TABLES)
+
+
 class Rows:
     """One document's rows from the first source that has them (put the newest first)."""
 
@@ -153,14 +160,9 @@ class Rows:
                 parts.append(t.sort_by([(c, "ascending") for c in ROW_ORDER[name]]))
         return pa.concat_tables(parts) if parts else ARROW[name].empty_table()
 
-    def same_content(self, doc_a: str, doc_b: str) -> bool:
-        """Whether two documents have the same blocks and the same entities, with the same
-        normalised values (a relative date resolved against another edition differs): an
-        edition re-issued unchanged, which needs no comparison."""
-        return all(
-            self.arrow(name, [doc_a]).drop_columns(["doc_id"]).equals(self.arrow(name, [doc_b]).drop_columns(["doc_id"]))
-            for name in ROW_TABLES
-        )
+    def tables(self, doc_id: str) -> dict[str, pa.Table]:
+        """One document's rows of each row table, in store order."""
+        return {name: self.arrow(name, [doc_id]) for name in ROW_TABLES}
 
     def frame(self, name: str, doc_ids: Iterable[str]) -> pd.DataFrame:
         """:meth:`arrow` as a DataFrame with the table's column types."""

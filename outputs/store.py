@@ -263,13 +263,14 @@ class Store:
 
 def _write_table(name: str, data: TableData | None, folder: Path) -> None:
     """Validate and write one table as ``NAME.parquet`` and ``NAME.csv``, part by part."""
-    parts: Iterable[pd.DataFrame] = [empty(name)] if data is None else [data] if isinstance(data, pd.DataFrame) else data()
+    parts = iter([] if data is None else [data] if isinstance(data, pd.DataFrame) else data())
+    first = next(parts, empty(name))  # a table without parts is written empty, with its header
     writer: pq.ParquetWriter | None = None
     csv_path = folder / f"{name}.csv"
     try:
-        for i, df in enumerate(itertools.chain(parts, [empty(name)])):
+        for i, df in enumerate(itertools.chain([first], parts)):
             if i and not len(df):
-                continue  # the empty frame only writes a header when there was no part
+                continue  # adds no row
             try:
                 checked = validate(name, df)
             except SchemaErrors as exc:

@@ -225,12 +225,15 @@ def conform(name: str, table: pyarrow.Table) -> pyarrow.Table:
     return table.select(schema.names).cast(schema)
 
 
+def concat_arrow(name: str, parts: Iterable[pyarrow.Table]) -> pyarrow.Table:
+    """One Arrow table from Arrow tables of one table's rows, with the contract's types."""
+    conformed = [conform(name, p) for p in parts]
+    return pyarrow.concat_tables(conformed) if conformed else ARROW[_known(name)].empty_table()
+
+
 def frame_from_arrow(name: str, parts: Iterable[pyarrow.Table]) -> pd.DataFrame:
     """One DataFrame from Arrow tables of one table's rows."""
-    schema = ARROW[_known(name)]
-    parts = [conform(name, p) for p in parts]
-    table = pyarrow.concat_tables(parts) if parts else schema.empty_table()
-    return table.to_pandas(types_mapper=types_mapper)
+    return concat_arrow(name, parts).to_pandas(types_mapper=types_mapper)
 
 
 def empty(name: str) -> pd.DataFrame:
