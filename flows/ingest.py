@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
+import schemas.tables
 from extractors.pdf import file_digest
 from flows import steps
 from flows.settings import Settings
@@ -27,8 +29,9 @@ from flows.sources import fetch_sources
 from outputs.report import changes_markdown
 from outputs.store import Store
 
-#: Documents per task: enough to amortise Prefect's per-task cost, small enough to spread work.
-MAX_BATCH = 8
+#: Documents per task: enough to amortise Prefect's per-task cost (about 50 ms of API server
+#: CPU each, taken from the workers when the cores are busy), small enough to spread work.
+MAX_BATCH = 16
 
 
 def plan_batches(paths: list[str], workers: int) -> list[list[str]]:
@@ -80,6 +83,8 @@ def ingest(
     """
     logger = get_run_logger()
     settings = settings or Settings()
+    # pandera's first schema build imports its optional backends (seconds); do it while PDFs are read
+    threading.Thread(target=schemas.tables.prepare, name="prepare-schemas", daemon=True).start()
     store = Store(out)
     with store.lock(settings.lock_timeout_s):
         files = [str(p) for p in steps.discover(paths)]
@@ -112,11 +117,12 @@ def ingest(
         timings: dict[str, float] = {}
         with store.spool() as spool:
             for fut in process_batch.map(batches, settings=unmapped(settings)):
-                for r in fut.result():
+                batch = fut.result()
+                for r in batch:
                     done += 1
                     if r.ok:
                         assert r.doc_id is not None
-                        logger.info("[%d/%d] %s: %d blocks, %d entities (failures so far: %d)", done, len(todo), r.source, len(r.blocks), len(r.entities), failed)
+                        logger.debug("%s: %d blocks, %d entities", r.source, len(r.blocks), len(r.entities))
                         spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
                         r.drop_rows()  # they are in the spool now
                     else:
@@ -124,6 +130,8 @@ def ingest(
                         assert r.failure is not None
                         logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", done, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
                     results.append(r)
+                # one progress line per batch: a log record costs the flow a few milliseconds
+                logger.info("[%d/%d] done, %d in this batch (failures so far: %d)", done, len(todo), len(batch), failed)
             for fail in fetch_failures:
                 failed += 1
                 results.append(steps.DocumentResult(source=fail["source"], failure=fail))

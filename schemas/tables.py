@@ -240,6 +240,14 @@ def empty(name: str) -> pd.DataFrame:
     return frame(name, [])
 
 
+def prepare() -> None:
+    """Build every table's pandera schema now. The first build imports pandera's optional
+    backends (``dask.dataframe`` when Dask is installed: about 2 s); a flow calls this in a
+    background thread at its start so that the import does not wait until the first write."""
+    for model in MODELS.values():
+        model.to_schema()
+
+
 def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Check ``df`` against the table's schema; raises ``pandera.errors.SchemaErrors`` with the
     failing rows when it does not conform."""

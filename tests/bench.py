@@ -11,7 +11,7 @@ a document of its own), then runs, in one go and on the same corpus, each in a f
 4. ``flow``: the Prefect flow with the default runner and one worker process;
 5. ``flow-2``: the Prefect flow with two worker processes.
 
-The configurations run in rounds (``--repeat``, default 2) and each keeps its fastest run. For
+The configurations run in rounds (``--repeat``, default 3) and each keeps its fastest run. For
 each: pages and documents per second and the peak resident memory of the whole process
 tree; then the ratios 3/2, 4/3, 5/4 against their targets, the memory of the pipeline on a
 corpus five times larger, and a profile of where the pipeline's time goes. Figures are written
@@ -226,7 +226,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=200, help="corpus size (default 200)")
     parser.add_argument("--big", type=int, default=1000, help="larger corpus for the memory check (0 to skip)")
     parser.add_argument("--only", nargs="*", choices=list(CONFIGS), help="run only these configurations")
-    parser.add_argument("--repeat", type=int, default=2, help="rounds over the configurations; each keeps its fastest (default 2)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over the configurations; each keeps its fastest (default 3)")
     args = parser.parse_args()
 
     import flows  # noqa: F401  (first: Prefect's telemetry off, also for the test server)
@@ -236,12 +236,15 @@ def main() -> int:
     corpus = build_corpus(args.docs)
     cores = os.cpu_count()
     rows: dict[str, dict[str, float]] = {}
+    runs: dict[str, list[float]] = {}
     with prefect_test_harness(server_startup_timeout=120):
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONWARNINGS": "ignore"}
         for round_ in range(args.repeat):  # rounds, not back-to-back repeats: drift hits every configuration alike
             for name in args.only or list(CONFIGS):
                 print(f"round {round_ + 1}: running {name} on {args.docs} documents ...", flush=True)
                 res = run_config(name, corpus, env)
+                print(f"  {name}: {res['seconds']:.1f} s, peak {res['peak_mb']:.0f} MB", flush=True)
+                runs.setdefault(name, []).append(res["seconds"])
                 best = rows.get(name)
                 if best is None or res["seconds"] < best["seconds"]:
                     rows[name] = {**res, "peak_mb": max(res["peak_mb"], best["peak_mb"] if best else 0)}
@@ -257,9 +260,10 @@ def main() -> int:
     def rate(r: dict[str, float], key: str) -> float:
         return r[key] / r["seconds"]
 
-    table = ["| configuration | seconds | pages/s | documents/s | peak RSS (MB) |", "|---|---:|---:|---:|---:|"]
+    table = ["| configuration | seconds | pages/s | documents/s | peak RSS (MB) | every run (s) |", "|---|---:|---:|---:|---:|---|"]
     for name, r in rows.items():
-        table.append(f"| {name} | {r['seconds']:.1f} | {rate(r, 'pages'):.2f} | {rate(r, 'docs'):.2f} | {r['peak_mb']:.0f} |")
+        every = ", ".join(f"{t:.1f}" for t in runs[name])
+        table.append(f"| {name} | {r['seconds']:.1f} | {rate(r, 'pages'):.2f} | {rate(r, 'docs'):.2f} | {r['peak_mb']:.0f} | {every} |")
     ratios = []
     for key, target in TARGETS.items():
         a, b = key.split("/")

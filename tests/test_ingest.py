@@ -97,7 +97,7 @@ def test_plan_batches_largest_first_and_shrinking(tmp_path):
     from flows.ingest import MAX_BATCH, plan_batches
 
     paths = []
-    for i in range(40):
+    for i in range(5 * MAX_BATCH):
         p = tmp_path / f"{i:02d}.pdf"
         p.write_bytes(b"%PDF" + b"x" * i)
         paths.append(str(p))
