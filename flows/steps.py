@@ -241,36 +241,25 @@ def merge_results(
 def _pairs_to_compare(
     existing: Mapping[str, pd.DataFrame], docs: pd.DataFrame, new_ids: set[str | None]
 ) -> tuple[pd.DataFrame, list[tuple[str, Edition, Edition]]]:
-    """The change rows to keep, and the pairs of editions to compare: pairs of editions that
-    did not change keep their rows; only pairs with a new or re-processed document are
-    compared (the whole series when its editions are not all distinct, since rows are keyed
-    by edition)."""
+    """The change rows to keep, and the pairs of editions to compare: a pair of documents that
+    were already consecutive and are not new or re-processed keeps its rows (found by the two
+    documents' ids); every other consecutive pair is compared."""
     old_docs = existing.get("documents", empty("documents"))
     old_changes = existing.get("changes", empty("changes"))
-    new_eds = editions_by_series(docs)
-    if not len(old_changes) or not len(old_docs):
-        return empty("changes"), [(s, x, y) for s, eds in new_eds.items() for x, y in zip(eds, eds[1:])]
-    touched = set(docs.loc[docs["doc_id"].isin(new_ids), "series"]) | set(old_docs.loc[old_docs["doc_id"].isin(new_ids), "series"])
-    if not touched:
-        return old_changes, []
-    old_eds = editions_by_series(old_docs)
-    keep_rows = ~old_changes["series"].isin(touched)
-    pairs: list[tuple[str, Edition, Edition]] = []
-    for series in sorted(touched):
-        eds = new_eds.get(series, [])
-        before = old_eds.get(series, [])
-        distinct = all(len({e.edition for e in x}) == len(x) and None not in {e.edition for e in x} for x in (eds, before))
-        old_pairs = {(x.doc_id, y.doc_id) for x, y in zip(before, before[1:])}
-        kept = set()
-        for x, y in zip(eds, eds[1:]):
-            if distinct and (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
-                kept.add((x.edition, y.edition))
-            else:
-                pairs.append((series, x, y))
-        if kept:
-            pair_of = list(zip(old_changes["from_edition"], old_changes["to_edition"]))
-            keep_rows |= (old_changes["series"] == series) & pd.Series([p in kept for p in pair_of], index=old_changes.index)
-    return old_changes[keep_rows], pairs
+    pairs = [(s, x, y) for s, eds in editions_by_series(docs).items() for x, y in zip(eds, eds[1:])]
+    if not len(old_docs) or "from_doc_id" not in old_changes or old_changes["from_doc_id"].isna().any():
+        # nothing stored yet, or changes written before rows carried their documents' ids
+        return empty("changes"), pairs
+    old_pairs = {(x.doc_id, y.doc_id) for eds in editions_by_series(old_docs).values() for x, y in zip(eds, eds[1:])}
+    kept: set[tuple[str, str]] = set()
+    todo: list[tuple[str, Edition, Edition]] = []
+    for series, x, y in pairs:
+        if (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
+            kept.add((x.doc_id, y.doc_id))
+        else:
+            todo.append((series, x, y))
+    keep = [pair in kept for pair in zip(old_changes["from_doc_id"], old_changes["to_doc_id"])]
+    return old_changes[keep], todo
 
 
 def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) -> Iterator[PairJob]:

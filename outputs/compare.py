@@ -338,10 +338,12 @@ def _looks_like_acronym(text: str) -> bool:
     return 1 < len(text) <= 12 and " " not in text and sum(c.isupper() for c in letters) >= 2
 
 
-def _aliases(entities: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
-    """Acronym keys → the long name's key, where some mention resolves the acronym to exactly
-    one long name ("EDA" → "European Defence Agency")."""
-    targets: dict[tuple[str, str], set[tuple[str, str]]] = {}
+Key = tuple[str, str]
+
+
+def _acronyms(entities: pd.DataFrame) -> dict[Key, set[Key]]:
+    """Acronym keys → the long names' keys that mentions resolve them to."""
+    targets: dict[Key, set[Key]] = {}
     for r in entities.itertuples(index=False):
         if r.label in _FACT_LABELS or not _looks_like_acronym(r.text):
             continue
@@ -349,16 +351,24 @@ def _aliases(entities: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
         full = (r.label, normalise_name(r.canonical))
         if full != short:
             targets.setdefault(short, set()).add(full)
+    return targets
+
+
+def _aliases(*acronyms: dict[Key, set[Key]]) -> dict[Key, Key]:
+    """Acronym keys → the long name's key, where the mentions of both editions resolve the
+    acronym to exactly one long name ("EDA" → "European Defence Agency")."""
+    targets: dict[Key, set[Key]] = {}
+    for found in acronyms:
+        for short, full in found.items():
+            targets.setdefault(short, set()).update(full)
     return {short: next(iter(t)) for short, t in targets.items() if len(t) == 1}
 
 
-def _entity_keys(df: pd.DataFrame, aliases: dict[tuple[str, str], tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+def _entity_keys(mentions: list[tuple[Key, str, str]], aliases: dict[Key, Key]) -> dict[Key, tuple[str, str]]:
     """Each entity key of an edition → (canonical, text) of its first mention."""
-    out: dict[tuple[str, str], tuple[str, str]] = {}
-    for r in df.sort_values(["block_id", "start_char"]).itertuples(index=False):
-        key = _entity_key(r)
-        key = aliases.get(key, key)
-        out.setdefault(key, (r.canonical, r.text))
+    out: dict[Key, tuple[str, str]] = {}
+    for key, canonical, text in mentions:
+        out.setdefault(aliases.get(key, key), (canonical, text))
     return out
 
 
@@ -377,6 +387,8 @@ def _change_row(series: str, a: Edition, b: Edition, change: str, level: str, la
         "series": series,
         "from_edition": a.edition,
         "to_edition": b.edition,
+        "from_doc_id": a.doc_id,
+        "to_doc_id": b.doc_id,
         "change": change,
         "level": level,
         "label": label,
@@ -391,11 +403,35 @@ def _fact(m: _Mention) -> str:
     return f"{m.canonical} ({m.text})"
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What the comparison needs of one edition, made once for both pairs it is in."""
+
+    blocks: list[_Block]
+    facts: list[_Mention]
+    entities: list[tuple[Key, str, str]]  # (key, canonical, text) in reading order
+    acronyms: dict[Key, set[Key]]
+
+
+def _prepare(doc_id: str, blocks: pd.DataFrame, entities: pd.DataFrame) -> _Prepared:
+    body = _body_blocks(blocks, doc_id)
+    ents = entities[entities.doc_id == doc_id]
+    return _Prepared(
+        body,
+        _fact_mentions(ents, {x.block_id: x.text for x in body}),
+        [(_entity_key(r), r.canonical, r.text) for r in ents.sort_values(["block_id", "start_char"]).itertuples(index=False)],
+        _acronyms(ents),
+    )
+
+
 def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, entities: pd.DataFrame) -> list[dict[str, Any]]:
     """The change rows from edition ``a`` to edition ``b`` (unsorted, without ids)."""
+    return _compare_prepared(series, a, b, _prepare(a.doc_id, blocks, entities), _prepare(b.doc_id, blocks, entities))
+
+
+def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepared) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    la = _body_blocks(blocks, a.doc_id)
-    lb = _body_blocks(blocks, b.doc_id)
+    la, lb = pa_.blocks, pb.blocks
     items_a = [(x.block_id, x.kind, x.text, x.section) for x in la]
     items_b = [(x.block_id, x.kind, x.text, x.section) for x in lb]
     pairs, only_a, only_b = align_blocks(items_a, items_b)
@@ -413,22 +449,18 @@ def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, enti
     for j in only_b:
         rows.append(_change_row(series, a, b, "added", "block", lb[j].kind, lb[j].section, None, lb[j].text, None))
 
-    ea = entities[entities.doc_id == a.doc_id]
-    eb = entities[entities.doc_id == b.doc_id]
-    texts_a = {x.block_id: x.text for x in la}
-    texts_b = {y.block_id: y.text for y in lb}
     aligned = {(la[i].block_id, lb[j].block_id) for i, j, _ in pairs}
     changed_facts: set[tuple[str, str]] = set()
-    for x, y in match_facts(_fact_mentions(ea, texts_a), _fact_mentions(eb, texts_b), aligned):
+    for x, y in match_facts(pa_.facts, pb.facts, aligned):
         if x.key == y.key:
             continue
         key = (x.unit if x.label == "AMOUNT" else None) or " ".join(x.words_before) or None
         rows.append(_change_row(series, a, b, "changed", "entity", x.label, key, _fact(x), _fact(y), None))
         changed_facts.update((x.key, y.key))
 
-    aliases = _aliases(pd.concat([ea, eb]))
-    keys_a = _entity_keys(ea, aliases)
-    keys_b = _entity_keys(eb, aliases)
+    aliases = _aliases(pa_.acronyms, pb.acronyms)
+    keys_a = _entity_keys(pa_.entities, aliases)
+    keys_b = _entity_keys(pb.entities, aliases)
     for key in sorted(set(keys_a) - set(keys_b)):
         if key not in changed_facts:
             rows.append(_change_row(series, a, b, "removed", "entity", key[0], keys_a[key][0], keys_a[key][1], None, None))
@@ -460,8 +492,12 @@ def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFr
 def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
     """The change rows (without ids) of some pair jobs."""
     rows: list[dict[str, Any]] = []
+    last: dict[str, _Prepared] = {}  # consecutive pairs of a series share an edition: prepare it once
     for series, a, b, blocks, entities in jobs:
-        rows.extend(compare_pair(series, a, b, blocks, entities))
+        pa_ = last.get(a.doc_id) or _prepare(a.doc_id, blocks, entities)
+        pb = _prepare(b.doc_id, blocks, entities)
+        last = {b.doc_id: pb}
+        rows.extend(_compare_prepared(series, a, b, pa_, pb))
     return rows
 
 
@@ -492,7 +528,7 @@ def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.Data
 
 
 _ORDER = {"changed": 0, "moved": 1, "removed": 2, "added": 3}
-_SORT = ["series", "from_edition", "to_edition", "_l", "_o", "label", "canonical", "before", "after"]
+_SORT = ["series", "from_edition", "to_edition", "from_doc_id", "to_doc_id", "_l", "_o", "label", "canonical", "before", "after"]
 
 
 def finish_changes(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -505,9 +541,9 @@ def _with_ids(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     identical, of how many came before it)."""
     seen: dict[str, int] = {}
     out = []
-    cols = ("series", "from_edition", "to_edition", "change", "level", "label", "canonical", "before", "after")
-    for row in sorted(rows, key=lambda r: tuple("" if r[c] is None else str(r[c]) for c in cols)):
-        key = "\x1f".join(str(row[c]) for c in cols)
+    cols = ("series", "from_edition", "to_edition", "from_doc_id", "to_doc_id", "change", "level", "label", "canonical", "before", "after")
+    for row in sorted(rows, key=lambda r: tuple("" if r.get(c) is None else str(r.get(c)) for c in cols)):
+        key = "\x1f".join(str(row.get(c)) for c in cols)
         n = seen.get(key, 0)
         seen[key] = n + 1
         if n:

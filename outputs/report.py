@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from schemas.tables import CHANGE_KINDS
 
 if TYPE_CHECKING:
     from outputs.store import Store
@@ -108,12 +112,22 @@ def _editions(documents: pd.DataFrame) -> dict[str, list[EditionInfo]]:
 
 
 def _pairs(series: str, editions: list[EditionInfo], changes: pd.DataFrame) -> list[Pair]:
-    """Consecutive editions with their changes, newest pair first."""
+    """Consecutive editions with their changes (found by the two documents' ids, or by the
+    edition labels in a store written before changes carried ids), newest pair first."""
     mine = changes[changes["series"] == series] if len(changes) else changes
+    groups: dict[tuple[str, str], pd.DataFrame] = {}
+    by_ids = "from_doc_id" in mine.columns and bool(mine["from_doc_id"].notna().all())
+    if len(mine):
+        keys = ["from_doc_id", "to_doc_id"] if by_ids else ["from_edition", "to_edition"]
+        at: dict[tuple[str, str], list[int]] = {}
+        for i, key in enumerate(zip(*(mine[k].fillna("").astype(str).tolist() for k in keys))):
+            at.setdefault(key, []).append(i)
+        groups = {key: mine.iloc[rows] for key, rows in at.items()}
+    none = mine.iloc[0:0]
     pairs = []
     for a, b in zip(editions, editions[1:]):
-        rows = mine[(mine["from_edition"].fillna("") == (a.edition or "")) & (mine["to_edition"].fillna("") == (b.edition or ""))] if len(mine) else mine
-        pairs.append(Pair(series, a, b, rows))
+        key = (a.doc_id, b.doc_id) if by_ids else (a.edition or "", b.edition or "")
+        pairs.append(Pair(series, a, b, groups.get(key, none)))
     return pairs[::-1]
 
 
@@ -132,9 +146,10 @@ def _counts(changes: pd.DataFrame) -> list[tuple[int, str]]:
     """Numbers a reader wants first, as (n, words): "5", "facts changed"; none left out."""
     if not len(changes):
         return []
+    counted = Counter(zip(changes["level"].tolist(), changes["change"].tolist()))
     out = []
     for level, change, one, many, verb in _COUNTED:
-        n = int(((changes["level"] == level) & (changes["change"] == change)).sum())
+        n = counted.get((level, change), 0)
         if n:
             out.append((n, f"{one if n == 1 else many} {verb}"))
     return out
@@ -268,6 +283,7 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     entities = tables.get("entities", pd.DataFrame(columns=["doc_id", "label", "entity_id"]))
     blocks = tables.get("blocks", pd.DataFrame(columns=["doc_id", "block_id", "kind", "section", "text"]))
     series_eds = _editions(documents)
+    index = _Blocks(blocks)
     compared = sum(1 for eds in series_eds.values() if len(eds) > 1)
     parts = [
         "<!DOCTYPE html>",
@@ -294,7 +310,7 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     if not series_eds:
         parts.append('<section class="series"><p class="none">No documents yet.</p></section>')
     for series, eds in series_eds.items():
-        parts.append(_series_html(series, eds, changes, entities, blocks))
+        parts.append(_series_html(series, eds, changes, entities, index))
     parts.append("</div></main>")
     parts.append("<footer>Made by factsheets from the documents, entities and changes tables. "
                  "Removed words are <del>struck through in red</del>, added words <ins>in green</ins>.</footer>")
@@ -355,7 +371,7 @@ def write_report(out_dir: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
     return path
 
 
-def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: pd.DataFrame) -> str:
+def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: _Blocks) -> str:
     pairs = _pairs(series, eds, changes)
     out = [f'<section class="series" id="{esc(series)}">', f"<h2>{esc(eds[-1].title)}</h2>",
            f'<div class="slug">{esc(series)} · {len(eds)} edition{"s" * (len(eds) != 1)}</div>',
@@ -402,7 +418,7 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _pair_html(pair: Pair, blocks: pd.DataFrame) -> str:
+def _pair_html(pair: Pair, blocks: _Blocks) -> str:
     ch = pair.changes
     counts = _counts(ch)
     out = [f'<section class="pair" id="{esc(pair.anchor)}">',
@@ -418,17 +434,43 @@ def _pair_html(pair: Pair, blocks: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
-def _section_of(blocks: pd.DataFrame, doc_id: str, words: str) -> str | None:
-    """The section of the first block of a document whose text holds ``words``."""
-    if not words or not len(blocks):
-        return None
-    mine = blocks[(blocks["doc_id"] == doc_id) & ~blocks["kind"].isin(["header", "footer"])].sort_values("block_id")
-    hits = mine[mine["text"].str.contains(words, regex=False)]
-    return _str(hits["section"].iloc[0]) if len(hits) else None
+def _is(changes: pd.DataFrame, level: str, *kinds: str) -> Any:
+    """The rows of ``changes`` at ``level`` of one of ``kinds``, as a mask (plain NumPy: a
+    report filters each of its pairs several times)."""
+    levels = changes["level"].to_numpy(dtype=object)
+    change = changes["change"].to_numpy(dtype=object)
+    return (levels == level) & np.isin(change, list(kinds))
 
 
-def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
-    facts = ch[(ch["level"] == "entity") & (ch["change"] == "changed")] if len(ch) else ch
+class _Blocks:
+    """Each document's blocks in reading order, indexed once for the whole page (a series can
+    have hundreds of pairs; filtering the blocks table for each was most of the rendering)."""
+
+    def __init__(self, blocks: pd.DataFrame) -> None:
+        self._docs: dict[str, list[tuple[int, str, str | None, str]]] = {}
+        if not len(blocks):
+            return
+        cols = blocks[["doc_id", "block_id", "kind", "section", "text"]].sort_values(["doc_id", "block_id"], kind="mergesort")
+        for doc_id, block_id, kind, section, text in zip(*(cols[c].tolist() for c in cols.columns)):
+            self._docs.setdefault(str(doc_id), []).append((int(block_id), str(kind), _str(section), str(text)))
+
+    def section_of(self, doc_id: str, words: str) -> str | None:
+        """The section of the first body block of a document whose text holds ``words``."""
+        if not words:
+            return None
+        return next((section for _, kind, section, text in self._docs.get(doc_id, [])
+                     if kind not in ("header", "footer") and words in text), None)
+
+    def positions(self, doc_id: str) -> dict[str, int]:
+        """Each text of a document with the id of the first block that has it."""
+        out: dict[str, int] = {}
+        for block_id, _, _, text in self._docs.get(doc_id, []):
+            out.setdefault(text, block_id)
+        return out
+
+
+def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
+    facts = ch[_is(ch, "entity", "changed")] if len(ch) else ch
     out = ["<h4>Facts that changed</h4>"]
     if not len(facts):
         out.append('<p class="none">No amount or date changed.</p>')
@@ -443,7 +485,7 @@ def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
         what = _str(r.canonical) or ""
         if r.label == "DATE" and what:
             what = f"“… {what}”"
-        section = _section_of(blocks, pair.after.doc_id, new_text) or _section_of(blocks, pair.before.doc_id, old_text)
+        section = blocks.section_of(pair.after.doc_id, new_text) or blocks.section_of(pair.before.doc_id, old_text)
         where = f'<span class="where">in {esc(section)}</span>' if section else ""
         out.append(
             f'<tr class="fact"><td><span class="kind">{esc(kind)}</span></td><td class="what">{esc(what)}{where}</td>'
@@ -456,7 +498,7 @@ def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
 
 
 def _entities_html(ch: pd.DataFrame, pair: Pair) -> str:
-    ent = ch[(ch["level"] == "entity") & ch["change"].isin(["added", "removed"])] if len(ch) else ch
+    ent = ch[_is(ch, "entity", "added", "removed")] if len(ch) else ch
     out = ["<h4>Entities added and removed</h4>"]
     if not len(ent):
         out.append('<p class="none">The same people, organisations, places, dates and amounts in both editions.</p>')
@@ -488,24 +530,14 @@ def _label_order(labels: Iterable[str]) -> list[str]:
     return [lab for lab in LABEL_NAMES if lab in present] + sorted(present - set(LABEL_NAMES))
 
 
-def _block_positions(blocks: pd.DataFrame, doc_id: str) -> dict[str, int]:
-    if not len(blocks):
-        return {}
-    mine = blocks[blocks["doc_id"] == doc_id].sort_values("block_id")
-    out: dict[str, int] = {}
-    for r in mine.itertuples(index=False):
-        out.setdefault(r.text, int(r.block_id))
-    return out
-
-
-def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: pd.DataFrame) -> str:
-    blk = ch[ch["level"] == "block"] if len(ch) else ch
+def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
+    blk = ch[_is(ch, "block", *CHANGE_KINDS)] if len(ch) else ch
     out = ["<h4>Text, side by side</h4>"]
     if not len(blk):
         out.append('<p class="none">No heading, paragraph, list item or caption changed.</p>')
         return "\n".join(out)
-    pos_new = _block_positions(blocks, pair.after.doc_id)
-    pos_old = _block_positions(blocks, pair.before.doc_id)
+    pos_new = blocks.positions(pair.after.doc_id)
+    pos_old = blocks.positions(pair.before.doc_id)
 
     def order(r: Any) -> tuple[float, str]:
         """Reading order of the newer edition; a removed block where it stood in the older."""

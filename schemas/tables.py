@@ -107,6 +107,10 @@ class ChangesTable(pa.DataFrameModel):
     series: Series[str]
     from_edition: Series[str] = pa.Field(nullable=True)
     to_edition: Series[str] = pa.Field(nullable=True)
+    # the two documents compared: a series may hold two documents of one edition (a re-issue);
+    # null in a store written before these columns existed
+    from_doc_id: Series[str] = pa.Field(nullable=True, str_matches=_SHA256)
+    to_doc_id: Series[str] = pa.Field(nullable=True, str_matches=_SHA256)
     change: Series[str] = pa.Field(isin=CHANGE_KINDS)
     level: Series[str] = pa.Field(isin=CHANGE_LEVELS)
     label: Series[str]
@@ -182,7 +186,7 @@ ARROW: dict[str, pyarrow.Schema] = {
         ]
     ),
     "changes": pyarrow.schema(
-        [(c, _STR) for c in ("change_id", "series", "from_edition", "to_edition", "change", "level", "label", "canonical", "before", "after")]
+        [(c, _STR) for c in ("change_id", "series", "from_edition", "to_edition", "from_doc_id", "to_doc_id", "change", "level", "label", "canonical", "before", "after")]
         + [("similarity", _FLOAT)]
     ),
     "failures": pyarrow.schema([(c, _STR) for c in ("source", "doc_id", "stage", "error", "message")]),

@@ -389,3 +389,49 @@ def test_adding_the_newest_edition_keeps_the_earlier_pairs(store):
     pd.testing.assert_frame_equal(earlier, store["changes"].reset_index(drop=True))
     scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
+
+
+REISSUE = SAMPLES.parent / "tests" / "data" / "reissue"
+NOTE = "of this factsheet, derived for the throughput benchmark; not an official NATO publication."
+
+
+def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
+    """Two more documents of the June 2020 edition (the sample plus one paragraph, copies 1 and
+    5), added one run at a time: the series reads 2019-02 → copy 1 → copy 5 → 2020-06, three
+    pairs that two edition labels cannot tell apart. Each row carries its two documents' ids,
+    the report gives each pair only its own rows, and the incremental table equals the one
+    compared from scratch."""
+    from flows.steps import merge_results, process_document
+    from outputs.report import _editions, _pairs
+
+    one, five = sorted(REISSUE.glob("*.pdf"))
+    merged = merge_results(merge_results(store, [process_document(one)]), [process_document(five)])
+    ch = merged["changes"]
+    feb, jun = (_doc_id(merged, s) for s in ("1902-factsheet-nato-eu-en.pdf", "2006-factsheet-nato-eu-en.pdf"))
+    a, b = _doc_id(merged, one.name), _doc_id(merged, five.name)
+    assert ch.groupby(["from_doc_id", "to_doc_id"]).size().to_dict() == {(feb, a): 23, (a, b): 1, (b, jun): 1}
+    assert ch[(ch.from_doc_id == a) & (ch.to_doc_id == b)][["from_edition", "to_edition", "change", "level", "before", "after"]].values.tolist() == [
+        ["2020-06", "2020-06", "changed", "block", f"Benchmark copy [-1-] {NOTE}", f"Benchmark copy {{+5+}} {NOTE}"]
+    ]
+    assert ch[(ch.from_doc_id == b) & (ch.to_doc_id == jun)][["change", "before"]].values.tolist() == [["removed", f"Benchmark copy 5 {NOTE}"]]
+
+    eds = _editions(merged["documents"])["nato-eu-relations"]
+    pairs = {(p.before.source, p.after.source): p.changes for p in _pairs("nato-eu-relations", eds, ch)}
+    assert {k: len(v) for k, v in pairs.items()} == {
+        ("1902-factsheet-nato-eu-en.pdf", one.name): 23, (one.name, five.name): 1, (five.name, "2006-factsheet-nato-eu-en.pdf"): 1}
+    assert pairs[(five.name, "2006-factsheet-nato-eu-en.pdf")]["change"].tolist() == ["removed"]
+
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    pd.testing.assert_frame_equal(ch.reset_index(drop=True), scratch.reset_index(drop=True))
+
+
+def test_changes_of_a_store_without_document_ids_are_compared_again(store):
+    """A store written before changes carried document ids has them null: the next run that
+    adds a document compares every pair again, so no row is left without its ids."""
+    from flows.steps import merge_results, process_document
+
+    old = {**store, "changes": store["changes"].assign(from_doc_id=None, to_doc_id=None)}
+    merged = merge_results(old, [process_document(NATO_EU_2021)])
+    assert merged["changes"]["from_doc_id"].notna().all() and merged["changes"]["to_doc_id"].notna().all()
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
