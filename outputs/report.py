@@ -81,10 +81,19 @@ class Pair:
     before: EditionInfo
     after: EditionInfo
     changes: pd.DataFrame
+    #: False when another pair of the series has the same two edition labels (a re-issue):
+    #: then the anchor holds the newer document's id and headings name the files
+    distinct: bool = True
 
     @property
     def anchor(self) -> str:
-        return f"{self.series}--{self.before.edition or 'undated'}--{self.after.edition or 'undated'}"
+        base = f"{self.series}--{self.before.edition or 'undated'}--{self.after.edition or 'undated'}"
+        return base if self.distinct else f"{base}--{self.after.doc_id[:12]}"
+
+    @property
+    def files(self) -> str:
+        """The two files, for a heading that edition labels alone do not tell apart."""
+        return "" if self.distinct else f"{self.before.source} → {self.after.source}"
 
 
 def edition_label(edition: str | None) -> str:
@@ -124,10 +133,11 @@ def _pairs(series: str, editions: list[EditionInfo], changes: pd.DataFrame) -> l
             at.setdefault(key, []).append(i)
         groups = {key: mine.iloc[rows] for key, rows in at.items()}
     none = mine.iloc[0:0]
+    labels = Counter((a.edition, b.edition) for a, b in zip(editions, editions[1:]))
     pairs = []
     for a, b in zip(editions, editions[1:]):
         key = (a.doc_id, b.doc_id) if by_ids else (a.edition or "", b.edition or "")
-        pairs.append(Pair(series, a, b, groups.get(key, none)))
+        pairs.append(Pair(series, a, b, groups.get(key, none), distinct=labels[(a.edition, b.edition)] == 1))
     return pairs[::-1]
 
 
@@ -215,6 +225,7 @@ main{padding:8px 0 40px}
 section.series{background:var(--card);border:1px solid var(--line);border-radius:12px;margin:24px 0;
 padding:24px 28px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 section.series>h2{margin:0;font-size:24px;color:var(--blue)}
+h3 .files{color:var(--muted);font-size:13px;font-weight:400;margin-left:.5em}
 .slug{color:var(--muted);font-size:13px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .timeline{margin:14px 0 4px;width:100%;height:auto;display:block}
 .timeline a:hover rect{fill:#e6eef7}
@@ -422,7 +433,8 @@ def _pair_html(pair: Pair, blocks: _Blocks) -> str:
     ch = pair.changes
     counts = _counts(ch)
     out = [f'<section class="pair" id="{esc(pair.anchor)}">',
-           f'<h3>{esc(pair.before.label)}<span class="arrow">→</span>{esc(pair.after.label)}</h3>']
+           f'<h3>{esc(pair.before.label)}<span class="arrow">→</span>{esc(pair.after.label)}'
+           + (f' <span class="files">{esc(pair.files)}</span>' if pair.files else "") + "</h3>"]
     if counts:
         out.append('<ul class="chips">' + "".join(f"<li><b>{n}</b> {esc(words)}</li>" for n, words in counts) + "</ul>")
     else:
@@ -719,7 +731,7 @@ def changes_markdown(tables: Mapping[str, pd.DataFrame]) -> str:
 
 def _pair_markdown(pair: Pair) -> list[str]:
     ch = pair.changes
-    lines = [f"### {md(pair.before.label)} → {md(pair.after.label)}", ""]
+    lines = [f"### {md(pair.before.label)} → {md(pair.after.label)}" + (f" ({md(pair.files)})" if pair.files else ""), ""]
     counts = _counts(ch)
     if not counts:
         return lines + ["No differences found.", ""]

@@ -421,6 +421,17 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
         ("1902-factsheet-nato-eu-en.pdf", one.name): 23, (one.name, five.name): 1, (five.name, "2006-factsheet-nato-eu-en.pdf"): 1}
     assert pairs[(five.name, "2006-factsheet-nato-eu-en.pdf")]["change"].tolist() == ["removed"]
 
+    from outputs.report import render_report
+
+    from .test_report import Page
+
+    sections = Page.parse(render_report(merged)).find_all("section", "pair")
+    ids = [s.attrs.get("id") for s in sections if s.attrs.get("id")]
+    assert len(ids) == len(set(ids)) == 3
+    [reissue] = [s for s in sections if s.attrs.get("id") == f"nato-eu-relations--2020-06--2020-06--{b[:12]}"]
+    assert reissue.find_all("span", "files")[0].text == f"{one.name} → {five.name}"
+    assert [sorted(d.classes) for d in reissue.find_all("div", "block")] == [["block", "changed"]]
+
     scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
     pd.testing.assert_frame_equal(ch.reset_index(drop=True), scratch.reset_index(drop=True))
 
