@@ -36,7 +36,6 @@ from schemas.tables import (
     concat_arrow,
     empty,
     frame,
-    frame_from_arrow,
 )
 
 
@@ -269,9 +268,8 @@ def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) ->
         rows_a, rows_b = rows.tables(a.doc_id), rows.tables(b.doc_id)  # read once for both uses
         if same_content(rows_a, rows_b):
             continue
-        blocks = frame_from_arrow("blocks", [rows_a["blocks"], rows_b["blocks"]])
-        entities = frame_from_arrow("entities", [rows_a["entities"], rows_b["entities"]])
-        yield series, a, b, blocks, entities
+        # Arrow, not frames: the worker that compares them makes the frames
+        yield series, a, b, concat_arrow("blocks", [rows_a["blocks"], rows_b["blocks"]]), concat_arrow("entities", [rows_a["entities"], rows_b["entities"]])
 
 
 def summary_tables(store: Store) -> dict[str, pd.DataFrame]:

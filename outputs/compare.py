@@ -46,8 +46,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from schemas.tables import frame
+from schemas.tables import frame, types_mapper
 
 BODY_KINDS = ("title", "heading", "paragraph", "list_item", "caption")
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
@@ -470,7 +471,9 @@ def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _
     return rows
 
 
-PairJob = tuple[str, Edition, Edition, pd.DataFrame, pd.DataFrame]
+#: (series, older, newer, their blocks, their entities): the rows as DataFrames, or as Arrow
+#: tables (cheaper to make and to send to a worker process; made into frames where it runs)
+PairJob = tuple[str, Edition, Edition, pd.DataFrame | pa.Table, pd.DataFrame | pa.Table]
 
 
 def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> Iterator[PairJob]:
@@ -494,6 +497,8 @@ def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     last: dict[str, _Prepared] = {}  # consecutive pairs of a series share an edition: prepare it once
     for series, a, b, blocks, entities in jobs:
+        if isinstance(blocks, pa.Table):
+            blocks, entities = blocks.to_pandas(types_mapper=types_mapper), entities.to_pandas(types_mapper=types_mapper)
         pa_ = last.get(a.doc_id) or _prepare(a.doc_id, blocks, entities)
         pb = _prepare(b.doc_id, blocks, entities)
         last = {b.doc_id: pb}
