@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import CHANGE_KINDS
+from schemas.tables import ARROW, CHANGE_KINDS, types_mapper
 
 if TYPE_CHECKING:
     from outputs.store import Store
@@ -332,20 +332,48 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
 def report_tables(store: Store) -> dict[str, pd.DataFrame]:
     """What the report reads of a store: ``documents`` and ``changes``; of ``entities`` the
     counts the chart shows (``doc_id``, ``label``, ``n`` distinct entities, counted by Arrow);
-    of ``blocks`` only the documents of pairs with changes."""
+    of ``blocks`` only those the page looks up (:func:`_blocks_needed`)."""
     documents = store.read("documents")
     changes = store.read("changes")
-    wanted: set[str] = set()
-    for series, eds in _editions(documents).items():
-        for pair in _pairs(series, eds, changes):
-            if len(pair.changes):
-                wanted.update((pair.before.doc_id, pair.after.doc_id))
+    pairs = [p for series, eds in _editions(documents).items() for p in _pairs(series, eds, changes) if len(p.changes)]
     return {
         "documents": documents,
         "changes": changes,
         "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"])),
-        "blocks": store.read("blocks", columns=["doc_id", "block_id", "kind", "section", "text"], doc_ids=wanted),
+        "blocks": _blocks_needed(store.read_parts("blocks", list(_BLOCK_COLUMNS)), pairs),
     }
+
+
+_BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
+
+
+def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame:
+    """The blocks that the page of ``pairs`` looks up, read part by part: those whose text
+    places a changed block in reading order, and the body blocks that hold the words of a
+    changed fact (for its section). The page is the same as with every block."""
+    texts: dict[str, set[str]] = {}
+    words: dict[str, set[str]] = {}
+    for pair in pairs:
+        after, before = pair.after.doc_id, pair.before.doc_id
+        for r in pair.changes.itertuples(index=False):
+            if r.level == "block":
+                doc, text = (after, _str(r.canonical)) if r.change == "moved" else (before, _str(r.before)) if r.change == "removed" else (after, _plain(_str(r.after)))
+                texts.setdefault(doc, set()).add(text or "")
+            elif r.change == "changed":
+                words.setdefault(after, set()).add(split_fact(r.after)[0])
+                words.setdefault(before, set()).add(split_fact(r.before)[0])
+    wanted = pa.array(sorted(set(texts) | set(words)), pa.string())
+    kept = []
+    for part in parts:
+        part = part.filter(pc.is_in(part["doc_id"], value_set=wanted))
+        keep = [
+            text in texts.get(doc, ()) or (kind not in ("header", "footer") and any(w and w in text for w in words.get(doc, ())))
+            for doc, kind, text in zip(part["doc_id"].to_pylist(), part["kind"].to_pylist(), part["text"].to_pylist())
+        ]
+        kept.append(part.filter(pa.array(keep, pa.bool_())))
+    schema = pa.schema([ARROW["blocks"].field(c) for c in _BLOCK_COLUMNS])
+    table = pa.concat_tables([k.select(list(_BLOCK_COLUMNS)).cast(schema) for k in kept]) if kept else schema.empty_table()
+    return table.to_pandas(types_mapper=types_mapper)
 
 
 def _count_entities(parts: Iterable[pa.Table]) -> pd.DataFrame:
@@ -736,7 +764,7 @@ def _pair_markdown(pair: Pair) -> list[str]:
     if not counts:
         return lines + ["No differences found.", ""]
     lines += [", ".join(f"{n} {words}" for n, words in counts), ""]
-    facts = ch[(ch["level"] == "entity") & (ch["change"] == "changed")]
+    facts = ch[_is(ch, "entity", "changed")]
     if len(facts):
         lines += ["| | fact | before | after |", "|---|---|---|---|"]
         for r in facts.itertuples(index=False):
@@ -745,14 +773,13 @@ def _pair_markdown(pair: Pair) -> list[str]:
             kind = "amount" if r.label == "AMOUNT" else "date" if r.label == "DATE" else r.label
             lines.append(f"| {kind} | {md(r.canonical)} | {md(old_text)} ({md(old_norm)}) | **{md(new_text)}** ({md(new_norm)}) |")
         lines.append("")
-    ent = ch[(ch["level"] == "entity") & ch["change"].isin(["added", "removed"])]
     for change, sign in (("added", "Added"), ("removed", "Removed")):
-        rows = ent[ent["change"] == change]
+        rows = ch[_is(ch, "entity", change)]
         if len(rows):
             side = "after" if change == "added" else "before"
             names = [f"{md(_entity_name(r.label, r.canonical, getattr(r, side)))} ({r.label})" for r in rows.itertuples(index=False)]
             lines += [f"**{sign}:** " + ", ".join(names), ""]
-    blk = ch[ch["level"] == "block"]
+    blk = ch[_is(ch, "block", *CHANGE_KINDS)]
     if len(blk):
         for r in blk.itertuples(index=False):
             kind = BLOCK_NAMES.get(r.label, r.label).lower()

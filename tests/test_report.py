@@ -315,6 +315,8 @@ def test_report_from_the_store_reads_little_and_gives_the_same_page(tables, tmp_
     assert list(lean["entities"].columns) == ["doc_id", "label", "n"]  # counted, not every row
     changed = {d for d, e in zip(tables["documents"].doc_id, tables["documents"].series) if e == "nato-eu-relations"}
     assert set(lean["blocks"].doc_id) == changed  # blocks only of the editions with changes
+    # and of those only the blocks the page looks up: a changed block's text, a changed fact's words
+    assert len(lean["blocks"]) == 13 and len(tables["blocks"]) == 154
     assert render_report(lean) == render_report(tables)
 
 
