@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from schemas.tables import frame, types_mapper
+from schemas.tables import frame, frame_from_arrow
 
 BODY_KINDS = ("title", "heading", "paragraph", "list_item", "caption")
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
@@ -498,7 +498,7 @@ def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
     last: dict[str, _Prepared] = {}  # consecutive pairs of a series share an edition: prepare it once
     for series, a, b, blocks, entities in jobs:
         if isinstance(blocks, pa.Table):
-            blocks, entities = blocks.to_pandas(types_mapper=types_mapper), entities.to_pandas(types_mapper=types_mapper)
+            blocks, entities = frame_from_arrow("blocks", [blocks]), frame_from_arrow("entities", [entities])
         pa_ = last.get(a.doc_id) or _prepare(a.doc_id, blocks, entities)
         pb = _prepare(b.doc_id, blocks, entities)
         last = {b.doc_id: pb}

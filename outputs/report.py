@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import ARROW, CHANGE_KINDS, types_mapper
+from schemas.tables import ARROW, types_mapper
 
 if TYPE_CHECKING:
     from outputs.store import Store
@@ -94,6 +94,12 @@ class Pair:
     def files(self) -> str:
         """The two files, for a heading that edition labels alone do not tell apart."""
         return "" if self.distinct else f"{self.before.source} → {self.after.source}"
+
+
+#: The columns of ``blocks`` that the report reads.
+_BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
+#: Block kinds that no fact's section is taken from (the running header and footer).
+_MARGINS = ("header", "footer")
 
 
 def edition_label(edition: str | None) -> str:
@@ -292,7 +298,7 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     documents = tables.get("documents", pd.DataFrame(columns=["doc_id", "series", "edition", "source", "title"]))
     changes = tables.get("changes", pd.DataFrame(columns=["series", "from_edition", "to_edition", "change", "level"]))
     entities = tables.get("entities", pd.DataFrame(columns=["doc_id", "label", "entity_id"]))
-    blocks = tables.get("blocks", pd.DataFrame(columns=["doc_id", "block_id", "kind", "section", "text"]))
+    blocks = tables.get("blocks", pd.DataFrame(columns=list(_BLOCK_COLUMNS)))
     series_eds = _editions(documents)
     index = _Blocks(blocks)
     compared = sum(1 for eds in series_eds.values() if len(eds) > 1)
@@ -344,9 +350,6 @@ def report_tables(store: Store) -> dict[str, pd.DataFrame]:
     }
 
 
-_BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
-
-
 def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame:
     """The blocks that the page of ``pairs`` looks up, read part by part: those whose text
     places a changed block in reading order, and the body blocks that hold the words of a
@@ -357,8 +360,8 @@ def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame
         after, before = pair.after.doc_id, pair.before.doc_id
         for r in pair.changes.itertuples(index=False):
             if r.level == "block":
-                doc, text = (after, _str(r.canonical)) if r.change == "moved" else (before, _str(r.before)) if r.change == "removed" else (after, _plain(_str(r.after)))
-                texts.setdefault(doc, set()).add(text or "")
+                older, text = _placed_by(r)
+                texts.setdefault(before if older else after, set()).add(text)
             elif r.change == "changed":
                 words.setdefault(after, set()).add(split_fact(r.after)[0])
                 words.setdefault(before, set()).add(split_fact(r.before)[0])
@@ -367,7 +370,7 @@ def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame
     for part in parts:
         part = part.filter(pc.is_in(part["doc_id"], value_set=wanted))
         keep = [
-            text in texts.get(doc, ()) or (kind not in ("header", "footer") and any(w and w in text for w in words.get(doc, ())))
+            text in texts.get(doc, ()) or (kind not in _MARGINS and any(w and w in text for w in words.get(doc, ())))
             for doc, kind, text in zip(part["doc_id"].to_pylist(), part["kind"].to_pylist(), part["text"].to_pylist())
         ]
         kept.append(part.filter(pa.array(keep, pa.bool_())))
@@ -475,11 +478,10 @@ def _pair_html(pair: Pair, blocks: _Blocks) -> str:
 
 
 def _is(changes: pd.DataFrame, level: str, *kinds: str) -> Any:
-    """The rows of ``changes`` at ``level`` of one of ``kinds``, as a mask (plain NumPy: a
-    report filters each of its pairs several times)."""
-    levels = changes["level"].to_numpy(dtype=object)
-    change = changes["change"].to_numpy(dtype=object)
-    return (levels == level) & np.isin(change, list(kinds))
+    """The rows of ``changes`` at ``level`` (of one of ``kinds``, if given), as a mask (plain
+    NumPy: a report filters each of its pairs several times)."""
+    at_level = changes["level"].to_numpy(dtype=object) == level
+    return at_level & np.isin(changes["change"].to_numpy(dtype=object), list(kinds)) if kinds else at_level
 
 
 class _Blocks:
@@ -490,7 +492,7 @@ class _Blocks:
         self._docs: dict[str, list[tuple[int, str, str | None, str]]] = {}
         if not len(blocks):
             return
-        cols = blocks[["doc_id", "block_id", "kind", "section", "text"]].sort_values(["doc_id", "block_id"], kind="mergesort")
+        cols = blocks[list(_BLOCK_COLUMNS)].sort_values(["doc_id", "block_id"], kind="mergesort")
         for doc_id, block_id, kind, section, text in zip(*(cols[c].tolist() for c in cols.columns)):
             self._docs.setdefault(str(doc_id), []).append((int(block_id), str(kind), _str(section), str(text)))
 
@@ -499,7 +501,7 @@ class _Blocks:
         if not words:
             return None
         return next((section for _, kind, section, text in self._docs.get(doc_id, [])
-                     if kind not in ("header", "footer") and words in text), None)
+                     if kind not in _MARGINS and words in text), None)
 
     def positions(self, doc_id: str) -> dict[str, int]:
         """Each text of a document with the id of the first block that has it."""
@@ -570,8 +572,16 @@ def _label_order(labels: Iterable[str]) -> list[str]:
     return [lab for lab in LABEL_NAMES if lab in present] + sorted(present - set(LABEL_NAMES))
 
 
+def _placed_by(r: Any) -> tuple[bool, str]:
+    """The block text that places a block change in reading order, and whether it is in the
+    older edition (a removed block) rather than the newer."""
+    if r.change == "removed":
+        return True, _str(r.before) or ""
+    return False, (_str(r.canonical) or "") if r.change == "moved" else _plain(_str(r.after))
+
+
 def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
-    blk = ch[_is(ch, "block", *CHANGE_KINDS)] if len(ch) else ch
+    blk = ch[_is(ch, "block")] if len(ch) else ch
     out = ["<h4>Text, side by side</h4>"]
     if not len(blk):
         out.append('<p class="none">No heading, paragraph, list item or caption changed.</p>')
@@ -581,14 +591,8 @@ def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
 
     def order(r: Any) -> tuple[float, str]:
         """Reading order of the newer edition; a removed block where it stood in the older."""
-        if r.change == "moved":
-            text = _str(r.canonical) or ""
-            return float(pos_new.get(text, 1e9)), text
-        if r.change == "removed":
-            text = _str(r.before) or ""
-            return float(pos_old.get(text, 1e9)) - 0.5, text
-        text = _plain(_str(r.after))
-        return float(pos_new.get(text, 1e9)), text
+        older, text = _placed_by(r)
+        return (float(pos_old.get(text, 1e9)) - 0.5 if older else float(pos_new.get(text, 1e9))), text
 
     rows = sorted(blk.itertuples(index=False), key=order)
     old_label, new_label = esc(pair.before.label), esc(pair.after.label)
@@ -779,7 +783,7 @@ def _pair_markdown(pair: Pair) -> list[str]:
             side = "after" if change == "added" else "before"
             names = [f"{md(_entity_name(r.label, r.canonical, getattr(r, side)))} ({r.label})" for r in rows.itertuples(index=False)]
             lines += [f"**{sign}:** " + ", ".join(names), ""]
-    blk = ch[_is(ch, "block", *CHANGE_KINDS)]
+    blk = ch[_is(ch, "block")]
     if len(blk):
         for r in blk.itertuples(index=False):
             kind = BLOCK_NAMES.get(r.label, r.label).lower()
