@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,7 +79,9 @@ class Pair:
     series: str
     before: EditionInfo
     after: EditionInfo
-    changes: pd.DataFrame
+    #: its rows of the ``changes`` table, as records (``r.level``, ``r.change``, ...): a page
+    #: has hundreds of pairs, each filtered several times, and a frame per pair cost seconds
+    changes: list[Any]
     #: False when another pair of the series has the same two edition labels (a re-issue):
     #: then the anchor holds the newer document's id and headings name the files
     distinct: bool = True
@@ -118,6 +119,12 @@ def _str(value: object) -> str | None:
     return str(value)
 
 
+def _text_key(value: object) -> tuple[bool, str]:
+    """Sorts text as ``DataFrame.sort_values`` does: missing values last."""
+    text = _str(value)
+    return text is None, text or ""
+
+
 def _editions(documents: pd.DataFrame) -> dict[str, list[EditionInfo]]:
     out: dict[str, list[EditionInfo]] = {}
     docs = documents.sort_values(["series", "edition", "source"], na_position="first")
@@ -130,20 +137,17 @@ def _pairs(series: str, editions: list[EditionInfo], changes: pd.DataFrame) -> l
     """Consecutive editions with their changes (found by the two documents' ids, or by the
     edition labels in a store written before changes carried ids), newest pair first."""
     mine = changes[changes["series"] == series] if len(changes) else changes
-    groups: dict[tuple[str, str], pd.DataFrame] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     by_ids = "from_doc_id" in mine.columns and bool(mine["from_doc_id"].notna().all())
     if len(mine):
         keys = ["from_doc_id", "to_doc_id"] if by_ids else ["from_edition", "to_edition"]
-        at: dict[tuple[str, str], list[int]] = {}
-        for i, key in enumerate(zip(*(mine[k].fillna("").astype(str).tolist() for k in keys))):
-            at.setdefault(key, []).append(i)
-        groups = {key: mine.iloc[rows] for key, rows in at.items()}
-    none = mine.iloc[0:0]
+        for key, row in zip(zip(*(mine[k].fillna("").astype(str).tolist() for k in keys)), mine.itertuples(index=False)):
+            groups.setdefault(key, []).append(row)
     labels = Counter((a.edition, b.edition) for a, b in zip(editions, editions[1:]))
     pairs = []
     for a, b in zip(editions, editions[1:]):
         key = (a.doc_id, b.doc_id) if by_ids else (a.edition or "", b.edition or "")
-        pairs.append(Pair(series, a, b, groups.get(key, none), distinct=labels[(a.edition, b.edition)] == 1))
+        pairs.append(Pair(series, a, b, groups.get(key, []), distinct=labels[(a.edition, b.edition)] == 1))
     return pairs[::-1]
 
 
@@ -158,11 +162,9 @@ _COUNTED = (
 )
 
 
-def _counts(changes: pd.DataFrame) -> list[tuple[int, str]]:
+def _counts(changes: list[Any]) -> list[tuple[int, str]]:
     """Numbers a reader wants first, as (n, words): "5", "facts changed"; none left out."""
-    if not len(changes):
-        return []
-    counted = Counter(zip(changes["level"].tolist(), changes["change"].tolist()))
+    counted = Counter((r.level, r.change) for r in changes)
     out = []
     for level, change, one, many, verb in _COUNTED:
         n = counted.get((level, change), 0)
@@ -358,7 +360,7 @@ def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame
     words: dict[str, set[str]] = {}
     for pair in pairs:
         after, before = pair.after.doc_id, pair.before.doc_id
-        for r in pair.changes.itertuples(index=False):
+        for r in pair.changes:
             if r.level == "block":
                 older, text = _placed_by(r)
                 texts.setdefault(before if older else after, set()).add(text)
@@ -477,11 +479,9 @@ def _pair_html(pair: Pair, blocks: _Blocks) -> str:
     return "\n".join(out)
 
 
-def _is(changes: pd.DataFrame, level: str, *kinds: str) -> Any:
-    """The rows of ``changes`` at ``level`` (of one of ``kinds``, if given), as a mask (plain
-    NumPy: a report filters each of its pairs several times)."""
-    at_level = changes["level"].to_numpy(dtype=object) == level
-    return at_level & np.isin(changes["change"].to_numpy(dtype=object), list(kinds)) if kinds else at_level
+def _is(changes: list[Any], level: str, *kinds: str) -> list[Any]:
+    """The rows of ``changes`` at ``level`` (of one of ``kinds``, if given)."""
+    return [r for r in changes if r.level == level and (not kinds or r.change in kinds)]
 
 
 class _Blocks:
@@ -511,16 +511,16 @@ class _Blocks:
         return out
 
 
-def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
-    facts = ch[_is(ch, "entity", "changed")] if len(ch) else ch
+def _facts_html(ch: list[Any], pair: Pair, blocks: _Blocks) -> str:
+    facts = _is(ch, "entity", "changed")
     out = ["<h4>Facts that changed</h4>"]
-    if not len(facts):
+    if not facts:
         out.append('<p class="none">No amount or date changed.</p>')
         return "\n".join(out)
-    facts = facts.assign(_k=facts["label"].map({"AMOUNT": 0, "DATE": 1}).fillna(2)).sort_values(["_k", "canonical", "before"], kind="mergesort")
+    facts.sort(key=lambda r: ({"AMOUNT": 0, "DATE": 1}.get(r.label, 2), *_text_key(r.canonical), *_text_key(r.before)))
     out.append('<div class="scroll"><table class="facts"><colgroup><col class="k"><col class="w"><col><col class="t"><col></colgroup>'
                '<thead><tr><th>Kind</th><th>Fact</th><th>Before</th><th></th><th>After</th></tr></thead><tbody>')
-    for r in facts.itertuples(index=False):
+    for r in facts:
         old_text, old_norm = split_fact(r.before)
         new_text, new_norm = split_fact(r.after)
         kind = "Amount" if r.label == "AMOUNT" else "Date" if r.label == "DATE" else r.label
@@ -539,21 +539,21 @@ def _facts_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
     return "\n".join(out)
 
 
-def _entities_html(ch: pd.DataFrame, pair: Pair) -> str:
-    ent = ch[_is(ch, "entity", "added", "removed")] if len(ch) else ch
+def _entities_html(ch: list[Any], pair: Pair) -> str:
+    ent = _is(ch, "entity", "added", "removed")
     out = ["<h4>Entities added and removed</h4>"]
-    if not len(ent):
+    if not ent:
         out.append('<p class="none">The same people, organisations, places, dates and amounts in both editions.</p>')
         return "\n".join(out)
     out.append('<div class="entities">')
     for change, title, side in (("added", "Added", "after"), ("removed", "Removed", "before")):
-        rows = ent[ent["change"] == change]
+        rows = [r for r in ent if r.change == change]
         edition = pair.after.label if change == "added" else pair.before.label
-        out.append(f'<div class="col {change}"><h5>{title} <span class="n">({len(rows)}, {"only in" if len(rows) else "none in"} {esc(edition)})</span></h5>')
-        for label in _label_order(rows["label"]):
-            names = rows[rows["label"] == label].sort_values("canonical")
+        out.append(f'<div class="col {change}"><h5>{title} <span class="n">({len(rows)}, {"only in" if rows else "none in"} {esc(edition)})</span></h5>')
+        for label in _label_order(r.label for r in rows):
+            names = sorted((r for r in rows if r.label == label), key=lambda r: _text_key(r.canonical))
             tags = "".join(f'<span class="tag {change}" title="{esc(getattr(r, side))}">{esc(_entity_name(r.label, r.canonical, getattr(r, side)))}</span>'
-                           for r in names.itertuples(index=False))
+                           for r in names)
             out.append(f'<div class="grp"><span class="lab">{esc(LABEL_NAMES.get(label, label))}</span>{tags}</div>')
         out.append("</div>")
     out.append("</div>")
@@ -580,10 +580,10 @@ def _placed_by(r: Any) -> tuple[bool, str]:
     return False, (_str(r.canonical) or "") if r.change == "moved" else _plain(_str(r.after))
 
 
-def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
-    blk = ch[_is(ch, "block")] if len(ch) else ch
+def _blocks_html(ch: list[Any], pair: Pair, blocks: _Blocks) -> str:
+    blk = _is(ch, "block")
     out = ["<h4>Text, side by side</h4>"]
-    if not len(blk):
+    if not blk:
         out.append('<p class="none">No heading, paragraph, list item or caption changed.</p>')
         return "\n".join(out)
     pos_new = blocks.positions(pair.after.doc_id)
@@ -594,7 +594,7 @@ def _blocks_html(ch: pd.DataFrame, pair: Pair, blocks: _Blocks) -> str:
         older, text = _placed_by(r)
         return (float(pos_old.get(text, 1e9)) - 0.5 if older else float(pos_new.get(text, 1e9))), text
 
-    rows = sorted(blk.itertuples(index=False), key=order)
+    rows = sorted(blk, key=order)
     old_label, new_label = esc(pair.before.label), esc(pair.after.label)
     for r in rows:
         kind = esc(BLOCK_NAMES.get(r.label, r.label))
@@ -768,24 +768,24 @@ def _pair_markdown(pair: Pair) -> list[str]:
     if not counts:
         return lines + ["No differences found.", ""]
     lines += [", ".join(f"{n} {words}" for n, words in counts), ""]
-    facts = ch[_is(ch, "entity", "changed")]
-    if len(facts):
+    facts = _is(ch, "entity", "changed")
+    if facts:
         lines += ["| | fact | before | after |", "|---|---|---|---|"]
-        for r in facts.itertuples(index=False):
+        for r in facts:
             old_text, old_norm = split_fact(r.before)
             new_text, new_norm = split_fact(r.after)
             kind = "amount" if r.label == "AMOUNT" else "date" if r.label == "DATE" else r.label
             lines.append(f"| {kind} | {md(r.canonical)} | {md(old_text)} ({md(old_norm)}) | **{md(new_text)}** ({md(new_norm)}) |")
         lines.append("")
     for change, sign in (("added", "Added"), ("removed", "Removed")):
-        rows = ch[_is(ch, "entity", change)]
-        if len(rows):
+        rows = _is(ch, "entity", change)
+        if rows:
             side = "after" if change == "added" else "before"
-            names = [f"{md(_entity_name(r.label, r.canonical, getattr(r, side)))} ({r.label})" for r in rows.itertuples(index=False)]
+            names = [f"{md(_entity_name(r.label, r.canonical, getattr(r, side)))} ({r.label})" for r in rows]
             lines += [f"**{sign}:** " + ", ".join(names), ""]
-    blk = ch[_is(ch, "block")]
-    if len(blk):
-        for r in blk.itertuples(index=False):
+    blk = _is(ch, "block")
+    if blk:
+        for r in blk:
             kind = BLOCK_NAMES.get(r.label, r.label).lower()
             if r.change == "moved":
                 lines.append(f"- moved {kind} from *{md(r.before or '—')}* to *{md(r.after or '—')}*: {md(_short(r.canonical or '', 90))}")

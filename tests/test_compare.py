@@ -419,7 +419,7 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
     pairs = {(p.before.source, p.after.source): p.changes for p in _pairs("nato-eu-relations", eds, ch)}
     assert {k: len(v) for k, v in pairs.items()} == {
         ("1902-factsheet-nato-eu-en.pdf", one.name): 23, (one.name, five.name): 1, (five.name, "2006-factsheet-nato-eu-en.pdf"): 1}
-    assert pairs[(five.name, "2006-factsheet-nato-eu-en.pdf")]["change"].tolist() == ["removed"]
+    assert [r.change for r in pairs[(five.name, "2006-factsheet-nato-eu-en.pdf")]] == ["removed"]
 
     from outputs.report import render_report
 
