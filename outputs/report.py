@@ -372,7 +372,7 @@ def _blocks_needed(parts: Iterable[pa.Table], pairs: list[Pair]) -> pd.DataFrame
     for part in parts:
         part = part.filter(pc.is_in(part["doc_id"], value_set=wanted))
         keep = [
-            text in texts.get(doc, ()) or (kind not in _MARGINS and any(w and w in text for w in words.get(doc, ())))
+            text in texts.get(doc, ()) or any(_holds(kind, text, w) for w in words.get(doc, ()))
             for doc, kind, text in zip(part["doc_id"].to_pylist(), part["kind"].to_pylist(), part["text"].to_pylist())
         ]
         kept.append(part.filter(pa.array(keep, pa.bool_())))
@@ -498,10 +498,7 @@ class _Blocks:
 
     def section_of(self, doc_id: str, words: str) -> str | None:
         """The section of the first body block of a document whose text holds ``words``."""
-        if not words:
-            return None
-        return next((section for _, kind, section, text in self._docs.get(doc_id, [])
-                     if kind not in _MARGINS and words in text), None)
+        return next((section for _, kind, section, text in self._docs.get(doc_id, []) if _holds(kind, text, words)), None)
 
     def positions(self, doc_id: str) -> dict[str, int]:
         """Each text of a document with the id of the first block that has it."""
@@ -547,7 +544,7 @@ def _entities_html(ch: list[Any], pair: Pair) -> str:
         return "\n".join(out)
     out.append('<div class="entities">')
     for change, title, side in (("added", "Added", "after"), ("removed", "Removed", "before")):
-        rows = [r for r in ent if r.change == change]
+        rows = _is(ent, "entity", change)
         edition = pair.after.label if change == "added" else pair.before.label
         out.append(f'<div class="col {change}"><h5>{title} <span class="n">({len(rows)}, {"only in" if rows else "none in"} {esc(edition)})</span></h5>')
         for label in _label_order(r.label for r in rows):
@@ -570,6 +567,12 @@ def _entity_name(label: str, canonical: str | None, text: str | None) -> str:
 def _label_order(labels: Iterable[str]) -> list[str]:
     present = set(labels)
     return [lab for lab in LABEL_NAMES if lab in present] + sorted(present - set(LABEL_NAMES))
+
+
+def _holds(kind: str, text: str, words: str) -> bool:
+    """Whether a block gives the section of a changed fact with these words: a body block (not
+    the running header or footer) whose text holds them."""
+    return bool(words) and kind not in _MARGINS and words in text
 
 
 def _placed_by(r: Any) -> tuple[bool, str]:
