@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 OUT ?= out
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: install demo test bench eval eval-extract samples clean
+.PHONY: install demo test lint bench eval eval-extract samples clean
 
 install: $(STAMP)
 
@@ -21,7 +21,11 @@ $(STAMP): pyproject.toml requirements.lock requirements-model.txt
 demo: $(STAMP)
 	$(BIN)/factsheets ingest samples --out $(OUT)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 eval-extract: $(STAMP)

@@ -595,12 +595,12 @@ def order_lines(
     for idx in range(1, len(rows) + 1):
         if idx < len(rows) and gutters_of_row[idx] == gutters_of_row[start]:
             continue
-        gutters = gutters_of_row[start]
-        columns: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
+        row_gutters = gutters_of_row[start]
+        columns: list[list[Line]] = [[] for _ in range(len(row_gutters) + 1)]
         for row in rows[start:idx]:
             parts: dict[int, list[Word]] = defaultdict(list)
             for w in row:
-                col = sum(1 for g in gutters if (w.x0 + w.x1) / 2 > g)
+                col = sum(1 for g in row_gutters if (w.x0 + w.x1) / 2 > g)
                 parts[col].append(w)
             for col, ws in sorted(parts.items()):
                 columns[col].append(Line(ws, page, region, col))

@@ -6,7 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .errors import NoTextLayerError, TooLargeError, UnreadablePDFError
+from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError
+
 from .layout import PageWords, words_of_page
 
 

@@ -138,9 +138,7 @@ def keeps_hyphen(left: str, right: str, vocab: Vocabulary | None = None) -> bool
     # 3. The dictionary.
     if in_dictionary(joined):
         return False
-    if in_dictionary(left_w) and in_dictionary(right_word) and len(left_w) > 2:
-        return True
-    return False
+    return len(left_w) > 2 and in_dictionary(left_w) and in_dictionary(right_word)
 
 
 def join_lines(lines: list[str], vocab: Vocabulary | None = None) -> str:

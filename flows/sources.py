@@ -1,4 +1,5 @@
-"""Fetch factsheets from URLs: PDF links, or index pages that link to PDFs.
+"""Where the PDFs come from: files and folders (:func:`discover`), and URLs: PDF links, or
+index pages that link to PDFs (:func:`fetch_sources`).
 
 Only ``http`` and ``https``; every response is checked (status, content type, size cap,
 ``%PDF`` magic) before it is kept; file names are sanitised; a download is stored once, by
@@ -9,22 +10,39 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
-from flows.settings import Settings
+from schemas.errors import Failure, FetchError, UsageError
+from schemas.settings import Settings
 
 PDF_TYPES = ("application/pdf", "application/x-pdf", "application/octet-stream", "binary/octet-stream")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class FetchError(Exception):
-    """A URL that did not give a usable PDF or index page."""
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """PDF files named directly or found (recursively, ``*.pdf``, any case) under folders, each
+    once. A path that does not exist is a :class:`UsageError`."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() == ".pdf" and not f.name.startswith("."))
+            )
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"{raw}: no such file or folder; pass PDF files or folders that hold them.")
+    unique: dict[Path, None] = {}
+    for f in found:
+        unique.setdefault(f.resolve(), None)
+    return list(unique)
 
 
 def safe_name(url: str) -> str:
@@ -108,12 +126,12 @@ def store_download(data: bytes, url: str, download_dir: Path) -> Path:
 
 def fetch_sources(
     urls: list[str], index_urls: list[str], download_dir: Path, settings: Settings
-) -> tuple[list[Path], list[dict[str, Any]]]:
+) -> tuple[list[Path], list[Failure]]:
     """Download PDFs named directly or linked from index pages. Returns the local files and
     one failure row per URL that did not give a PDF."""
     cap = settings.max_download_mb * 1_000_000
     files: list[Path] = []
-    failures: list[dict[str, Any]] = []
+    failures: list[Failure] = []
     todo = list(urls)
     with httpx.Client(timeout=settings.fetch_timeout_s, follow_redirects=True, max_redirects=5,
                       headers={"User-Agent": "factsheets/0.1"}) as client:
@@ -133,5 +151,5 @@ def fetch_sources(
     return files, failures
 
 
-def _failure(url: str, exc: Exception) -> dict[str, Any]:
-    return {"source": url, "doc_id": None, "stage": "discover", "error": type(exc).__name__, "message": str(exc)}
+def _failure(url: str, exc: FetchError) -> Failure:
+    return Failure.from_exception(url, None, "discover", exc)

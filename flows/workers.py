@@ -1,6 +1,13 @@
 """Run documents in worker processes that can be stopped: a time limit per document and a
 memory limit per worker.
 
+Why not Prefect's ``ProcessPoolTaskRunner``: it runs tasks in a ``concurrent.futures`` process
+pool, where a worker killed by the kernel (a decompression bomb over the memory limit) breaks
+the whole pool and fails every task in flight, and a task's ``timeout_seconds`` cannot stop a
+parser stuck in C code. A hostile PDF must cost one failure row, never the batch, so this pool
+keeps what that runner cannot do: a hard time limit per document (the worker is killed and
+replaced) and an address-space limit per worker (``RLIMIT_AS``), each turned into a failure row.
+
 A ``WorkerPool`` keeps ``size`` long-lived worker processes (started by a fork server, so
 starting one is cheap and safe in a threaded parent). Each worker loads the spaCy pipeline once,
 caps its address space with ``RLIMIT_AS`` and processes one document at a time. The parent
@@ -12,6 +19,7 @@ crashed parser) gives a ``limit`` failure. Either way the batch goes on.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import multiprocessing as mp
 import os
@@ -23,27 +31,26 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from flows.settings import Settings
-from flows.steps import DocumentResult
+from extractors.pipeline import ProcessedPDF
+from schemas.errors import Failure
+from schemas.settings import Settings
 
-_PRELOAD = ["extractors.document", "extractors.entities", "extractors.nlp", "flows.steps", "spacy", "pdfplumber"]
+_PRELOAD = ["extractors.pipeline", "extractors.tagging", "spacy", "pdfplumber"]
 
 
 def _worker_main(conn: Connection, settings_json: str) -> None:
     """A worker: limit memory, load the pipeline, then process paths until told to stop."""
     import resource
 
-    from extractors.nlp import load_nlp
-    from flows.steps import process_document
+    from extractors.pipeline import process_pdf
+    from extractors.tagging import load_nlp
 
     settings = Settings.model_validate_json(settings_json)
     if settings.memory_limit_mb:
         limit = settings.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
+    with contextlib.suppress(MemoryError):  # reported per document below
         load_nlp(settings.model)
-    except MemoryError:
-        pass  # reported per document below
     while True:
         try:
             path = conn.recv()
@@ -60,11 +67,9 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
                 return
             continue
         try:
-            result = process_document(path, settings)
-        except MemoryError:  # pragma: no cover - process_document catches it; belt and braces
-            result = DocumentResult(source=Path(path).name)
-            result.failure = {"source": Path(path).name, "doc_id": None, "stage": "limit", "error": "MemoryError",
-                              "message": "ran out of memory"}
+            result = process_pdf(path, settings)
+        except MemoryError as exc:  # process_pdf catches it; this is for one raised while it returns
+            result = ProcessedPDF.failed(Path(path).name, Failure.from_exception(Path(path).name, None, "pipeline", exc))
         try:
             conn.send(result)
         except (BrokenPipeError, OSError):
@@ -83,18 +88,14 @@ class _Worker:
 
     def kill(self) -> None:
         if self.process.is_alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.join(5)
         self.conn.close()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):
             self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
         self.process.join(5)
         if self.process.is_alive():
             self.kill()
@@ -129,7 +130,7 @@ class WorkerPool:
             return _Worker(self._ctx, self.settings)
         return worker
 
-    def run(self, path: str | Path) -> DocumentResult:
+    def run(self, path: str | Path) -> ProcessedPDF:
         path = str(path)
         name = Path(path).name
         worker = self._take()
@@ -137,7 +138,7 @@ class WorkerPool:
         try:
             worker.conn.send(path)
             if worker.conn.poll(timeout):
-                result: DocumentResult = worker.conn.recv()
+                result: ProcessedPDF = worker.conn.recv()
                 self._idle.put(worker)
                 return result
             worker.kill()
@@ -187,10 +188,8 @@ class WorkerPool:
         self.close()
 
 
-def _failure(source: str, stage: str, error: str, message: str) -> DocumentResult:
-    r = DocumentResult(source=source)
-    r.failure = {"source": source, "doc_id": None, "stage": stage, "error": error, "message": message}
-    return r
+def _failure(source: str, stage: str, error: str, message: str) -> ProcessedPDF:
+    return ProcessedPDF.failed(source, Failure(source, None, stage, error, message))
 
 
 def parallel_compare(pool: WorkerPool, jobs: Iterable[Any]) -> Any:

@@ -41,16 +41,17 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from extractors.normalise import DASHES, plain_punctuation
+from schemas.records import FACT_LABELS, TEXT_KINDS
 from schemas.tables import frame, frame_from_arrow
 
-BODY_KINDS = ("title", "heading", "paragraph", "list_item", "caption")
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
 BLOCK_MATCH = 0.5
 #: Words on each side of an amount or date that say which fact it is.
@@ -62,8 +63,7 @@ FACT_MATCH_ANYWHERE = 0.45
 #: Block kinds never reported as moved (a caption goes where its photo fits).
 UNMOVABLE = ("caption", "title")
 _WORD = re.compile(r"\S+")
-_DASHES = re.compile(r"\s*[-\u2010-\u2015\u2212]\s*")
-_FACT_LABELS = ("AMOUNT", "DATE")
+_DASHES = re.compile(rf"\s*[{re.escape(DASHES)}]\s*")
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ class _Block:
 
 
 def _body_blocks(blocks: pd.DataFrame, doc_id: str) -> list[_Block]:
-    df = blocks[(blocks.doc_id == doc_id) & blocks.kind.isin(BODY_KINDS)].sort_values("block_id")
+    df = blocks[(blocks.doc_id == doc_id) & blocks.kind.isin(TEXT_KINDS)].sort_values("block_id")
     return [_Block(int(r.block_id), r.kind, r.text, _str(r.section)) for r in df.itertuples(index=False)]
 
 
@@ -266,7 +266,7 @@ class _Mention:
 
 
 def _fact_mentions(entities: pd.DataFrame, texts: dict[int, str]) -> list[_Mention]:
-    ents = entities[entities.label.isin(_FACT_LABELS)].sort_values(["block_id", "start_char", "end_char"])
+    ents = entities[entities.label.isin(FACT_LABELS)].sort_values(["block_id", "start_char", "end_char"])
     out = []
     for n, r in enumerate(ents.itertuples(index=False)):
         text = texts.get(int(r.block_id), "")
@@ -322,7 +322,7 @@ def match_facts(ma: list[_Mention], mb: list[_Mention], aligned: set[tuple[int, 
 def normalise_name(name: str) -> str:
     """A canonical name compared loosely: Unicode-normalised, case-folded, one kind of dash
     with no space around it, one kind of apostrophe, single spaces."""
-    s = unicodedata.normalize("NFKC", name).casefold().replace("’", "'")
+    s = plain_punctuation(unicodedata.normalize("NFKC", name)).casefold()
     return " ".join(_DASHES.sub("-", s).split())
 
 
@@ -346,7 +346,7 @@ def _acronyms(entities: pd.DataFrame) -> dict[Key, set[Key]]:
     """Acronym keys → the long names' keys that mentions resolve them to."""
     targets: dict[Key, set[Key]] = {}
     for r in entities.itertuples(index=False):
-        if r.label in _FACT_LABELS or not _looks_like_acronym(r.text):
+        if r.label in FACT_LABELS or not _looks_like_acronym(r.text):
             continue
         short = (r.label, normalise_name(r.text))
         full = (r.label, normalise_name(r.canonical))
@@ -452,22 +452,22 @@ def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _
 
     aligned = {(la[i].block_id, lb[j].block_id) for i, j, _ in pairs}
     changed_facts: set[tuple[str, str]] = set()
-    for x, y in match_facts(pa_.facts, pb.facts, aligned):
-        if x.key == y.key:
+    for fa, fb in match_facts(pa_.facts, pb.facts, aligned):
+        if fa.key == fb.key:
             continue
-        key = (x.unit if x.label == "AMOUNT" else None) or " ".join(x.words_before) or None
-        rows.append(_change_row(series, a, b, "changed", "entity", x.label, key, _fact(x), _fact(y), None))
-        changed_facts.update((x.key, y.key))
+        key = (fa.unit if fa.label == "AMOUNT" else None) or " ".join(fa.words_before) or None
+        rows.append(_change_row(series, a, b, "changed", "entity", fa.label, key, _fact(fa), _fact(fb), None))
+        changed_facts.update((fa.key, fb.key))
 
     aliases = _aliases(pa_.acronyms, pb.acronyms)
     keys_a = _entity_keys(pa_.entities, aliases)
     keys_b = _entity_keys(pb.entities, aliases)
-    for key in sorted(set(keys_a) - set(keys_b)):
-        if key not in changed_facts:
-            rows.append(_change_row(series, a, b, "removed", "entity", key[0], keys_a[key][0], keys_a[key][1], None, None))
-    for key in sorted(set(keys_b) - set(keys_a)):
-        if key not in changed_facts:
-            rows.append(_change_row(series, a, b, "added", "entity", key[0], keys_b[key][0], None, keys_b[key][1], None))
+    for gone in sorted(set(keys_a) - set(keys_b)):
+        if gone not in changed_facts:
+            rows.append(_change_row(series, a, b, "removed", "entity", gone[0], keys_a[gone][0], keys_a[gone][1], None, None))
+    for new in sorted(set(keys_b) - set(keys_a)):
+        if new not in changed_facts:
+            rows.append(_change_row(series, a, b, "added", "entity", new[0], keys_b[new][0], None, keys_b[new][1], None))
     return rows
 
 

@@ -16,6 +16,7 @@ bytes. All text from the tables is escaped.
 
 from __future__ import annotations
 
+import calendar
 import html
 import re
 from collections import Counter
@@ -28,9 +29,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import ARROW, types_mapper
+from schemas.records import MARGIN_KINDS
+from schemas.tables import ARROW, TABLES, types_mapper
 
 if TYPE_CHECKING:
+    from outputs.merge import BatchSummary
     from outputs.store import Store
 
 #: How entity labels read on the page, in the order they are shown.
@@ -47,7 +50,6 @@ LABEL_NAMES = {
 CHART_NAMES = {"ORG": "Organisations", "OPERATION": "Operations", "PERSON": "People", "GPE": "Countries",
                "LOC": "Places", "DATE": "Dates", "AMOUNT": "Amounts"}
 BLOCK_NAMES = {"title": "Title", "heading": "Heading", "paragraph": "Paragraph", "list_item": "List item", "caption": "Caption"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 #: Bar colours of the editions in the chart, oldest to newest (the newest is always the last).
 EDITION_COLOURS = ("#b9d3ec", "#7fb0dd", "#4a8bc9", "#2267ad", "#004990")
 _DEL = re.compile(r"\[-(.*?)-\]")
@@ -99,8 +101,6 @@ class Pair:
 
 #: The columns of ``blocks`` that the report reads.
 _BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
-#: Block kinds that no fact's section is taken from (the running header and footer).
-_MARGINS = ("header", "footer")
 
 
 def edition_label(edition: str | None) -> str:
@@ -110,7 +110,7 @@ def edition_label(edition: str | None) -> str:
     m = re.fullmatch(r"(\d{4})-(\d{2})", edition)
     if not m or not 1 <= int(m.group(2)) <= 12:
         return edition
-    return f"{MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
+    return f"{calendar.month_name[int(m.group(2))]} {m.group(1)}"
 
 
 def _str(value: object) -> str | None:
@@ -572,7 +572,7 @@ def _label_order(labels: Iterable[str]) -> list[str]:
 def _holds(kind: str, text: str, words: str) -> bool:
     """Whether a block gives the section of a changed fact with these words: a body block (not
     the running header or footer) whose text holds them."""
-    return bool(words) and kind not in _MARGINS and words in text
+    return bool(words) and kind not in MARGIN_KINDS and words in text
 
 
 def _placed_by(r: Any) -> tuple[bool, str]:
@@ -803,3 +803,43 @@ def _pair_markdown(pair: Pair) -> list[str]:
                 lines.append(f"- changed {kind} in *{md(r.canonical or '—')}*: {diff}")
         lines.append("")
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The text summary (``factsheets summary``, the end of every ingest)
+# --------------------------------------------------------------------------------------------
+
+
+def summary_tables(store: Store) -> dict[str, pd.DataFrame]:
+    """What :func:`summary` reads of a store: the small tables whole, of blocks and entities
+    only their kind and label."""
+    return {
+        "documents": store.read("documents"),
+        "blocks": store.read("blocks", columns=["kind"]),
+        "entities": store.read("entities", columns=["label"]),
+        "changes": store.read("changes"),
+        "failures": store.read("failures"),
+    }
+
+
+def summary(tables: Mapping[str, pd.DataFrame], run: BatchSummary | None = None) -> str:
+    """A short, human summary of the store (and of this run)."""
+    docs, blocks, ents, changes, fails = (tables[n] for n in TABLES)
+    lines = []
+    if run is not None:
+        n_in = len(run.processed) + run.failed
+        lines.append(f"this run: {n_in} input(s), {len(run.processed)} processed, {run.failed} failed")
+    lines.append(f"documents: {len(docs)} in {docs['series'].nunique() if len(docs) else 0} series")
+    lines.append(f"blocks: {len(blocks)}" + (" (" + ", ".join(f"{k} {v}" for k, v in blocks["kind"].value_counts().sort_index().items()) + ")" if len(blocks) else ""))
+    lines.append(f"entities: {len(ents)}" + (" (" + ", ".join(f"{k} {v}" for k, v in ents["label"].value_counts().sort_index().items()) + ")" if len(ents) else ""))
+    if len(changes):
+        by = changes.groupby(["level", "change"]).size()
+        lines.append(f"changes: {len(changes)} (" + ", ".join(f"{lvl} {chg} {n}" for (lvl, chg), n in by.items()) + ")")
+    else:
+        lines.append("changes: 0")
+    lines.append(f"failures: {len(fails)}")
+    for row in fails.itertuples(index=False):
+        lines.append(f"  {row.source}: [{row.stage}] {row.error}: {row.message}")
+    if run is not None and run.aliases:
+        lines.append(f"aliases recorded (same bytes under another name, not processed again): {run.aliases}")
+    return "\n".join(lines)

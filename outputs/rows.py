@@ -45,7 +45,7 @@ class Spool:
         self._readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
         self._files: list[pa.NativeFile] = []
         self._index: dict[str, dict[str, tuple[int, int]]] = {name: {} for name in ROW_TABLES}
-        self._batches = {name: 0 for name in ROW_TABLES}
+        self._batches = dict.fromkeys(ROW_TABLES, 0)
 
     def add(self, doc_id: str, tables: Mapping[str, pa.Table]) -> None:
         """Keep ``tables[name]`` (one document's rows of each row table)."""

@@ -28,15 +28,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
-from extractors.errors import OutputError
 from outputs.rows import ROW_TABLES, Spool, StoredRows
+from schemas.errors import OutputError, StoreBusyError
+from schemas.settings import Settings
 from schemas.tables import (
     ARROW,
     TABLES,
@@ -48,18 +49,19 @@ from schemas.tables import (
     validate,
 )
 
+if TYPE_CHECKING:
+    from outputs.merge import Batch
+
+__all__ = ["Manifest", "Store", "StoreBusyError", "TableData"]
+
 CURRENT = ".current"
 VERSIONS = ".versions"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
 SPOOL = ".spool"
 #: A table to write: all of it, or a function that yields its parts in order.
-TableData = pd.DataFrame | Callable[[], Iterable[pd.DataFrame]]
+TableData: TypeAlias = pd.DataFrame | Callable[[], Iterable[pd.DataFrame]]
 _VERSION = re.compile(r"^v(\d{6,})$")
-
-
-class StoreBusyError(OutputError):
-    """Another run holds the store's lock."""
 
 
 @dataclass
@@ -156,6 +158,12 @@ class Store:
         for old in self.root.glob(f"{SPOOL}-*"):
             shutil.rmtree(old, ignore_errors=True)
         return Spool(self.root / f"{SPOOL}-{os.getpid()}")
+
+    def batch(self, settings: Settings | None = None, force: bool = False) -> Batch:
+        """A batch of documents to add (``with store.batch() as b: ...``; see ``outputs.merge``)."""
+        from outputs.merge import Batch
+
+        return Batch(self, settings, force)
 
     def manifest(self) -> Manifest:
         cur = self.current

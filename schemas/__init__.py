@@ -1,1 +1,1 @@
-"""Record types and table schemas: the output contract of factsheets."""
+"""The output contract of factsheets: record types, table schemas, settings and errors."""

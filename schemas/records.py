@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-BLOCK_KINDS = ("title", "heading", "paragraph", "list_item", "caption", "header", "footer")
-BODY_KINDS = ("title", "heading", "paragraph", "list_item")
+#: The kinds of the running header and footer: page furniture, not the document's text.
+MARGIN_KINDS = ("header", "footer")
+#: The kinds of the document's own text: tagged, compared, reported.
+TEXT_KINDS = ("title", "heading", "paragraph", "list_item", "caption")
+BLOCK_KINDS = TEXT_KINDS + MARGIN_KINDS
 ENTITY_LABELS = ("ORG", "OPERATION", "DATE", "AMOUNT", "PERSON", "GPE", "LOC")
+#: The labels whose mentions carry a value (a fact).
+FACT_LABELS = ("AMOUNT", "DATE")
 
 
 @dataclass(frozen=True)

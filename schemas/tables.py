@@ -89,10 +89,12 @@ class EntitiesTable(pa.DataFrameModel):
         coerce = True
 
     @pa.dataframe_check
+    @classmethod
     def offsets_ordered(cls, df: pd.DataFrame) -> Series[bool]:
         return df["end_char"] > df["start_char"]
 
     @pa.dataframe_check
+    @classmethod
     def date_range_ordered(cls, df: pd.DataFrame) -> Series[bool]:
         both = df["date_start"].notna() & df["date_end"].notna()
         ok = pd.Series(True, index=df.index)

@@ -22,6 +22,7 @@ to ``BENCHMARKS.md``. Ratios, not absolute times, are the result: the machines a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -90,7 +91,7 @@ def _make_samples() -> Any:
 FLOW = """
         from flows.ingest import ingest
         from flows.runners import task_runner
-        from flows.settings import Settings
+        from schemas.settings import Settings
         settings = Settings(workers={workers})
         t0 = time.perf_counter()
         flow = ingest.with_options(task_runner=task_runner("thread", {workers}))
@@ -111,7 +112,7 @@ CONFIGS = {
                     page.extract_text(); pages += 1
         """,
     "layout": """
-        from extractors.document import extract_document
+        from extractors.pipeline import extract_document
         t0 = time.perf_counter()
         pages = sum(extract_document(p, ocr=False).meta.pages for p in files)
         """,
@@ -131,23 +132,19 @@ CONFIGS = {
             csv.writer(fh).writerows(rows)
         """,
     "pipeline": """
-        from flows.settings import Settings
-        from flows.steps import merge, process_document
+        from schemas.settings import Settings
+        from extractors.pipeline import process_pdf
         from outputs.report import report_tables, write_report
-        from outputs.store import Manifest, Store
+        from outputs.store import Store
         t0 = time.perf_counter()
         settings = Settings(isolate=False)
-        store, manifest, results, pages = Store(out), Manifest(), [], 0
-        with store.lock(), store.spool() as spool:
-            for p in files:
-                r = process_document(p, settings)
-                if r.ok:
-                    spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
-                    r.drop_rows()
-                    manifest.record(r.doc_id, settings.cache_key, r.source)
-                    pages += r.document["pages"]
-                results.append(r)
-            store.write(merge(store.read_small(), spool, results, store.rows()).tables(), manifest)
+        store, pages = Store(out), 0
+        with store.batch(settings) as batch:
+            for p in batch.plan(files):
+                r = process_pdf(p, settings)
+                pages += r.document_row["pages"] if r.ok else 0
+                batch.add(r)
+            batch.commit()
         write_report(out, report_tables(store))
         """,
     "flow": FLOW.format(workers=1),
@@ -216,10 +213,8 @@ def _watch_memory(pid: int) -> _Peak:
                     tree, listed = [root, *root.children(recursive=True)], time.monotonic()
                 total = 0
                 for p in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 peak.value = max(peak.value, total)
                 time.sleep(SAMPLE_S)
         except psutil.Error:
@@ -238,16 +233,16 @@ def profile_pipeline(folder: Path, n: int = 20) -> str:
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
         from pyinstrument import Profiler
-        from flows.settings import Settings
-        from flows.steps import process_document
-        from extractors.nlp import load_nlp
+        from schemas.settings import Settings
+        from extractors.pipeline import process_pdf
+        from extractors.tagging import load_nlp
         settings = Settings(isolate=False)
         load_nlp(settings.model)
         files = sorted(Path({str(folder)!r}).glob("*.pdf"))[:{n}]
         prof = Profiler(interval=0.002)
         prof.start()
         for p in files:
-            process_document(p, settings)
+            process_pdf(p, settings)
         prof.stop()
         print(prof.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:6000])
         """
@@ -264,9 +259,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds over the configurations; each keeps its fastest (default 3)")
     args = parser.parse_args()
 
-    import flows  # noqa: F401  (first: Prefect's telemetry off, also for the test server)
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (first: Prefect's telemetry off, also for the test server)
 
     corpus = build_corpus(args.docs)
     cores = os.cpu_count()

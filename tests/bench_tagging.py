@@ -58,7 +58,7 @@ def bench(model: str, words: int = 20_000, repeat: int = 3) -> dict[str, float]:
     """Words per second of the project's ``nlp`` and of ``spacy.load(model)``, and their ratio."""
     import spacy
 
-    from extractors.nlp import load_nlp
+    from extractors.tagging import load_nlp
 
     texts = bench_texts(words)
     project = load_nlp(model)
@@ -83,7 +83,7 @@ def bench(model: str, words: int = 20_000, repeat: int = 3) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from extractors.nlp import DEFAULT_MODEL
+    from schemas.settings import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL)

@@ -26,7 +26,8 @@ def gold_blocks(pdf: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def nlp():
-    from extractors.nlp import DEFAULT_MODEL, load_nlp
+    from extractors.tagging import load_nlp
+    from schemas.settings import DEFAULT_MODEL
 
     return load_nlp(DEFAULT_MODEL)
 
@@ -34,7 +35,7 @@ def nlp():
 @pytest.fixture(scope="session")
 def extracted():
     """The three samples, extracted once per session, by file name."""
-    from extractors.document import extract_document
+    from extractors.pipeline import extract_document
 
     return {p.name: extract_document(p) for p in SAMPLE_PDFS}
 
@@ -51,9 +52,10 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def store():
     """The five tables for the three samples, built with the plain pipeline functions."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
-    return merge_results({}, [process_document(p) for p in SAMPLE_PDFS])
+    return merge_results({}, [process_pdf(p) for p in SAMPLE_PDFS])
 
 
 def _hypothesis_profiles() -> None:

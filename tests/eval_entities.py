@@ -87,9 +87,9 @@ class GoldDoc:
 class Scores:
     """Counts per row and normalisation results, for one system over a set of documents."""
 
-    tp: dict[str, int] = field(default_factory=lambda: {r: 0 for r in ROWS})
-    fp: dict[str, int] = field(default_factory=lambda: {r: 0 for r in ROWS})
-    fn: dict[str, int] = field(default_factory=lambda: {r: 0 for r in ROWS})
+    tp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROWS, 0))
+    fp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROWS, 0))
+    fn: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROWS, 0))
     norm_total: int = 0
     norm_found: int = 0
     norm_right: int = 0
@@ -152,7 +152,7 @@ def heldout_names() -> list[str]:
 
 def _blocks(doc: GoldDoc, cache: dict[str, Any]) -> tuple[list[Any], str | None]:
     """The document's blocks (extracted from the PDF, or built from the gold text) and edition."""
-    from extractors.document import extract_document
+    from extractors.pipeline import extract_document
     from schemas.records import BBox, Block
 
     if doc.blocks is not None:
@@ -168,7 +168,7 @@ def _blocks(doc: GoldDoc, cache: dict[str, Any]) -> tuple[list[Any], str | None]
 
 def pipeline_system(nlp: Any) -> Callable[[list[Any], str | None], list[Mention]]:
     """The project's tagging: ``tag_blocks`` with the project's ``nlp``."""
-    from extractors.entities import tag_blocks
+    from extractors.tagging import tag_blocks
 
     def run(blocks: list[Any], edition: str | None) -> list[Mention]:
         return [
@@ -183,7 +183,7 @@ def model_system(model: str) -> Callable[[list[Any], str | None], list[Mention]]
     """The statistical model alone (every component), labels mapped, no normalisation."""
     import spacy
 
-    from extractors.entities import TAGGED_KINDS
+    from schemas.records import TEXT_KINDS as TAGGED_KINDS
 
     nlp = spacy.load(model)
 
@@ -294,7 +294,7 @@ def evaluate(
 
 def evaluate_all(model: str | None) -> dict[str, Scores]:
     """Pipeline and model alone, on the samples and on the held-out text."""
-    from extractors.nlp import load_nlp
+    from extractors.tagging import load_nlp
 
     sets = {"samples": [load_gold(n) for n in sample_names()]}
     sets.update({n: [load_gold(n)] for n in heldout_names()})
@@ -334,7 +334,7 @@ def format_table(results: dict[str, Scores]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from extractors.nlp import DEFAULT_MODEL
+    from schemas.settings import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=DEFAULT_MODEL, help="spaCy model ('none': the project's rules only)")

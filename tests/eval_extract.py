@@ -22,8 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from extractors.document import extract_document
-from extractors.metadata import edition_from_text, series_slug
+from extractors.pipeline import edition_from_text, extract_document, series_slug
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from extractors.ocr import ocr_available
-from flows.settings import Settings
-from flows.steps import process_document
+from extractors.pipeline import process_pdf
 from flows.workers import WorkerPool
+from schemas.settings import Settings
 
 from . import badpdfs
 from .conftest import NATO_EU_2019
@@ -28,11 +28,11 @@ CASES = [
 @pytest.mark.parametrize(("build", "stage", "error", "words"), CASES, ids=lambda v: getattr(v, "__name__", ""))
 def test_bad_file_is_one_clear_failure(tmp_path, build, stage, error, words):
     path = build(tmp_path / f"{build.__name__}.pdf")
-    result = process_document(path, Settings(isolate=False))
+    result = process_pdf(path, Settings(isolate=False))
     assert not result.ok
-    assert (result.failure["stage"], result.failure["error"]) == (stage, error)
-    assert words in result.failure["message"]
-    assert result.failure["source"] == path.name
+    assert (result.failure.stage, result.failure.error) == (stage, error)
+    assert words in result.failure.message
+    assert result.failure.source == path.name
 
 
 @pytest.mark.parametrize("build", [badpdfs.encrypted_owner_only, badpdfs.broken_xref], ids=lambda f: f.__name__)
@@ -40,31 +40,31 @@ def test_readable_damage_is_read_normally(tmp_path, build):
     """An owner password only restricts editing, and pdfminer rebuilds a broken cross-reference
     table from the objects: both read like the original."""
     path = build(tmp_path / "x.pdf")
-    original = process_document(NATO_EU_2019, Settings(isolate=False))
-    result = process_document(path, Settings(isolate=False))
+    original = process_pdf(NATO_EU_2019, Settings(isolate=False))
+    result = process_pdf(path, Settings(isolate=False))
     assert result.ok, result.failure
-    assert result.blocks.column("text").to_pylist() == original.blocks.column("text").to_pylist()
+    assert result.blocks["text"].tolist() == original.blocks["text"].tolist()
 
 
 def test_page_limit(tmp_path):
     path = badpdfs.many_pages(tmp_path / "huge.pdf", 2000)
-    result = process_document(path, Settings(isolate=False, max_pages=300))
-    assert (result.failure["stage"], result.failure["error"]) == ("limit", "TooLargeError")
-    assert "2000 pages, more than the limit of 300" in result.failure["message"]
+    result = process_pdf(path, Settings(isolate=False, max_pages=300))
+    assert (result.failure.stage, result.failure.error) == ("limit", "TooLargeError")
+    assert "2000 pages, more than the limit of 300" in result.failure.message
 
 
 @pytest.mark.skipif(ocr_available(), reason="tesseract is installed here, so the scan is OCRed (see test_ocr_reads_a_scan)")
 def test_scan_without_ocr_says_how_to_fix(tmp_path):
-    result = process_document(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
-    assert (result.failure["stage"], result.failure["error"]) == ("layout", "NoTextLayerError")
-    assert "install tesseract" in result.failure["message"]
+    result = process_pdf(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
+    assert (result.failure.stage, result.failure.error) == ("layout", "NoTextLayerError")
+    assert "install tesseract" in result.failure.message
 
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed (apt-get install tesseract-ocr); OCR is optional")
 def test_ocr_reads_a_scan(tmp_path):
-    result = process_document(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
+    result = process_pdf(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
     assert result.ok, result.failure
-    text = " ".join(result.blocks.column("text").to_pylist())
+    text = " ".join(result.blocks["text"].tolist())
     assert "essential partners" in text
 
 
@@ -77,10 +77,10 @@ def test_limits_stop_runaway_documents_and_the_batch_goes_on(tmp_path):
     with WorkerPool(Settings(workers=1, memory_limit_mb=1024, timeout_s=60), size=1) as pool:
         r_bomb = pool.run(bomb)
         r_good = pool.run(good)
-    assert r_bomb.failure["stage"] == "limit", r_bomb.failure
-    assert "memory" in r_bomb.failure["message"]
+    assert r_bomb.failure.stage == "limit", r_bomb.failure
+    assert "memory" in r_bomb.failure.message
     assert r_good.ok and len(r_good.blocks) == 44
     with WorkerPool(Settings(workers=1, timeout_s=0.05), size=1) as pool:
         slow = pool.run(good)
-    assert (slow.failure["stage"], slow.failure["error"]) == ("timeout", "TimeoutError")
-    assert "took more than 0.05 s and was stopped" in slow.failure["message"]
+    assert (slow.failure.stage, slow.failure.error) == ("timeout", "TimeoutError")
+    assert "took more than 0.05 s and was stopped" in slow.failure.message

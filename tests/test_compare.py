@@ -33,9 +33,10 @@ MOVED = "The NATO Secretary General and the EU High Representative regularly rep
 @pytest.fixture(scope="module")
 def editions(store):
     """The sample store with the November 2021 edition too (whether or not ``store`` has it)."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
-    return merge_results(store, [process_document(NATO_EU_2021)])
+    return merge_results(store, [process_pdf(NATO_EU_2021)])
 
 
 def _pair(changes: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -364,25 +365,27 @@ def test_word_diff_and_similarity():
 def test_adding_an_edition_in_the_middle_compares_only_its_pairs(store):
     """Merging the 2020 edition into a store of 2019 and 2021 gives the same changes as
     comparing all three from scratch."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
     from .conftest import NATO_EU_2020, SAMPLES, SEA_GUARDIAN
 
     nov = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
-    first = merge_results({}, [process_document(p) for p in (SAMPLES / "1902-factsheet-nato-eu-en.pdf", nov, SEA_GUARDIAN)])
+    first = merge_results({}, [process_pdf(p) for p in (SAMPLES / "1902-factsheet-nato-eu-en.pdf", nov, SEA_GUARDIAN)])
     assert set(zip(first["changes"].from_edition, first["changes"].to_edition)) == {("2019-02", "2021-11")}
-    merged = merge_results(first, [process_document(NATO_EU_2020)])
+    merged = merge_results(first, [process_pdf(NATO_EU_2020)])
     scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
 
 
 def test_adding_the_newest_edition_keeps_the_earlier_pairs(store):
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
     from .conftest import SAMPLES
 
     nov = SAMPLES / "2111-factsheet-nato-eu-en.pdf"
-    merged = merge_results(store, [process_document(nov)])
+    merged = merge_results(store, [process_pdf(nov)])
     pairs = set(zip(merged["changes"].from_edition, merged["changes"].to_edition))
     assert pairs == {("2019-02", "2020-06"), ("2020-06", "2021-11")}
     earlier = merged["changes"][merged["changes"].from_edition == "2019-02"].reset_index(drop=True)
@@ -401,11 +404,12 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
     pairs that two edition labels cannot tell apart. Each row carries its two documents' ids,
     the report gives each pair only its own rows, and the incremental table equals the one
     compared from scratch."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
     from outputs.report import _editions, _pairs
 
     one, five = sorted(REISSUE.glob("*.pdf"))
-    merged = merge_results(merge_results(store, [process_document(one)]), [process_document(five)])
+    merged = merge_results(merge_results(store, [process_pdf(one)]), [process_pdf(five)])
     ch = merged["changes"]
     feb, jun = (_doc_id(merged, s) for s in ("1902-factsheet-nato-eu-en.pdf", "2006-factsheet-nato-eu-en.pdf"))
     a, b = _doc_id(merged, one.name), _doc_id(merged, five.name)
@@ -439,10 +443,11 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
 def test_changes_of_a_store_without_document_ids_are_compared_again(store):
     """A store written before changes carried document ids has them null: the next run that
     adds a document compares every pair again, so no row is left without its ids."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
     old = {**store, "changes": store["changes"].assign(from_doc_id=None, to_doc_id=None)}
-    merged = merge_results(old, [process_document(NATO_EU_2021)])
+    merged = merge_results(old, [process_pdf(NATO_EU_2021)])
     assert merged["changes"]["from_doc_id"].notna().all() and merged["changes"]["to_doc_id"].notna().all()
     scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))

@@ -17,8 +17,8 @@ import pytest
 
 from flows.ingest import ingest
 from flows.runners import task_runner
-from flows.settings import Settings
 from flows.sources import pdf_links, safe_name
+from schemas.settings import Settings
 
 from .conftest import NATO_EU_2019, NATO_EU_2020, ROOT, SAMPLES, SEA_GUARDIAN
 
@@ -62,7 +62,7 @@ def test_served_deployment_runs_and_ingests_the_new_factsheet(tmp_path):
         assert run is not None, "the served deployment never appeared"
         assert run.state.is_completed(), run.state
         docs = pd.read_parquet(out / "documents.parquet")
-        assert list(docs.source) == [SEA_GUARDIAN.name], pd.read_parquet(out / "failures.parquet").to_dict("records")
+        assert list(docs.source) == [SEA_GUARDIAN.name], pd.read_parquet(out / "failures.parquet").message.tolist()
         assert list(docs.title) == ["Operation Sea Guardian"]
         assert (out / "report.html").exists()
     finally:
@@ -104,7 +104,7 @@ def test_cache_key_includes_the_model(tmp_path):
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: ARG002
+    def log_message(self, *args):
         pass
 
     def guess_type(self, path):

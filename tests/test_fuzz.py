@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extractors.document import extract_document
-from extractors.errors import FactsheetError
+from extractors.pipeline import extract_document
+from schemas.errors import FactsheetError
 
 from .conftest import NATO_EU_2019, SEA_GUARDIAN
 
@@ -53,7 +53,7 @@ class _Timeout(Exception):
     pass
 
 
-def _alarm(signum, frame):  # noqa: ARG001
+def _alarm(signum, frame):
     raise _Timeout
 
 

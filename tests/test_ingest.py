@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from flows.ingest import ingest
-from flows.settings import Settings
-from flows.steps import UsageError
+from schemas.errors import UsageError
+from schemas.settings import Settings
 
 from .conftest import SAMPLES
 

@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from extractors.document import extract_document
 from extractors.layout import LayoutSettings
+from extractors.pipeline import extract_document
 
 from . import eval_extract
-
 from .conftest import NATO_EU_2019, SAMPLE_PDFS, gold_blocks
 
 BODY = ("title", "heading", "paragraph", "list_item")

@@ -38,9 +38,10 @@ FACT_EDITS = {
 @pytest.fixture(scope="module")
 def tables(store):
     """The sample store with the November 2021 edition too (whether or not ``store`` has it)."""
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
 
-    return merge_results(store, [process_document(NATO_EU_2021)])
+    return merge_results(store, [process_pdf(NATO_EU_2021)])
 
 
 @pytest.fixture(scope="module")

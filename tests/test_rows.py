@@ -60,28 +60,26 @@ def test_rows_prefer_the_newest_source_and_keep_store_order():
 
 
 def test_merge_from_a_spool_equals_the_merge_in_memory(tmp_path):
-    from datetime import datetime, timezone
-
     import pandas as pd
 
-    from flows.steps import merge, merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge, merge_results
     from outputs.store import Manifest, Store
 
     from .conftest import SAMPLE_PDFS
 
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    results = [process_document(p) for p in SAMPLE_PDFS]
+    results = [process_pdf(p) for p in SAMPLE_PDFS]
     first, later = [results[0], results[2]], [results[1]]  # June 2020 joins February 2019 and Sea Guardian
-    existing = merge_results({}, first, when)
-    expected = merge_results(existing, later, when)
+    existing = merge_results({}, first)
+    expected = merge_results(existing, later)
 
     store = Store(tmp_path)
     store.write(existing, Manifest())
     with store.spool() as spool:
         for r in later:
-            spool.add(r.doc_id, {"blocks": r.blocks, "entities": r.entities})
-        shells = [type(r)(source=r.source, doc_id=r.doc_id, document=r.document) for r in later]  # no rows in memory
-        merged = merge(store.read_small(), spool, shells, store.rows(), when)
+            spool.add(r.doc_id, r.rows)
+        shells = [type(r)(source=r.source, doc_id=r.doc_id, document_row=r.document_row) for r in later]  # no rows in memory
+        merged = merge(store.read_small(), spool, shells, store.rows())
         got = merged.frames()
         store.write(merged.tables(), Manifest())
     assert set(zip(got["changes"].from_edition, got["changes"].to_edition)) == {("2019-02", "2020-06")}

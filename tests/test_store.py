@@ -37,10 +37,8 @@ def _consistent(out) -> int:
 
 def test_lock_makes_a_second_run_wait_or_stop(tmp_path):
     store = Store(tmp_path)
-    with store.lock():
-        with pytest.raises(StoreBusyError, match="another factsheets run is writing"):
-            with Store(tmp_path).lock(timeout=0.3):
-                pass
+    with store.lock(), pytest.raises(StoreBusyError, match="another factsheets run is writing"), Store(tmp_path).lock(timeout=0.3):
+        pass
     got = []
 
     def second():
@@ -62,9 +60,10 @@ WRITER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     import pandas as pd
     from outputs.store import Store, Manifest
-    from flows.steps import merge_results, process_document
+    from extractors.pipeline import process_pdf
+    from outputs.merge import merge_results
     from pathlib import Path
-    results = [process_document(p) for p in sorted(Path({samples!r}).glob("*.pdf"))]
+    results = [process_pdf(p) for p in sorted(Path({samples!r}).glob("*.pdf"))]
     print("ready", flush=True)
     store = Store({out!r})
     i = 0
@@ -99,7 +98,7 @@ def test_killed_writer_always_leaves_a_complete_set(tmp_path):
     # the next write completes and cleans up what the killed one left
     Store(out).write(Store(out).read_all(), Store(out).manifest())
     assert not [p for p in (out / ".versions").iterdir() if p.name.endswith(".tmp")]
-    assert len([p for p in (out / ".versions").iterdir()]) <= 2
+    assert len(list((out / ".versions").iterdir())) <= 2
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -127,8 +126,8 @@ def test_killed_cli_run_leaves_the_previous_set_and_the_next_run_completes(tmp_p
 def test_tables_written_in_parts_match_one_piece_and_a_bad_part_writes_nothing(store, tmp_path):
     import pyarrow.parquet as pq
 
-    from extractors.errors import OutputError
     from outputs.store import Manifest
+    from schemas.errors import OutputError
 
     blocks = store["blocks"]
     ids = list(dict.fromkeys(blocks.doc_id))

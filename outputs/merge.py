@@ -1,0 +1,275 @@
+"""A batch of processed documents into the store: decide what is new, keep the rows that
+arrive, merge them with what the store holds, compare the editions that changed, write.
+
+>>> from extractors import process_pdf
+>>> from outputs import Store
+>>> with Store("out").batch() as batch:                              # doctest: +SKIP
+...     for path in batch.plan(["a.pdf", "b.pdf"]):
+...         batch.add(process_pdf(path))
+...     batch.commit()
+
+:class:`Batch` holds the store's lock from ``plan`` to ``commit``; rows of each result go to a
+spool on disk as they arrive, so memory does not grow with the batch. A document already in
+the store with the same cache key is skipped (unless ``force``); the same bytes under a new
+name are recorded as an alias, not processed again; when nothing changed, nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from schemas.errors import Failure
+from schemas.settings import Settings
+from schemas.tables import concat_arrow, empty, frame
+
+from .compare import Edition, PairJob, compare_jobs, editions_by_series, sort_changes
+from .rows import ROW_TABLES, Rows, RowSource, Spool, StoredRows, same_content
+
+if TYPE_CHECKING:
+    from extractors.pipeline import ProcessedPDF
+
+    from .store import Manifest, Store, TableData
+
+#: Documents per part when the blocks and entities tables are written.
+CHUNK_DOCS = 64
+
+CompareFn = Callable[[Iterable[PairJob]], pd.DataFrame]
+
+
+@dataclass
+class Merged:
+    """The store's tables after a merge: ``documents``, ``changes`` and ``failures`` in
+    memory; the rows of ``blocks`` and ``entities`` come from ``rows`` one document at a time,
+    in the order of ``documents``, as they are written."""
+
+    documents: pd.DataFrame
+    changes: pd.DataFrame
+    failures: pd.DataFrame
+    rows: Rows
+
+    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS) -> Iterator[pd.DataFrame]:
+        ids = self.documents["doc_id"].tolist()
+        for i in range(0, len(ids), docs_per_part):
+            yield self.rows.frame(name, ids[i : i + docs_per_part])
+
+    def tables(self) -> dict[str, TableData]:
+        """For ``Store.write``: the large tables as functions that yield their parts."""
+        return {
+            "documents": self.documents,
+            "blocks": partial(self.parts, "blocks"),
+            "entities": partial(self.parts, "entities"),
+            "changes": self.changes,
+            "failures": self.failures,
+        }
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Every table in memory (for small stores and tests)."""
+        ids = self.documents["doc_id"].tolist()
+        return {
+            "documents": self.documents,
+            "blocks": self.rows.frame("blocks", ids),
+            "entities": self.rows.frame("entities", ids),
+            "changes": self.changes,
+            "failures": self.failures,
+        }
+
+
+def merge(
+    existing: Mapping[str, pd.DataFrame],
+    new_rows: RowSource,
+    results: Sequence[ProcessedPDF],
+    old_rows: RowSource,
+    compare: CompareFn = compare_jobs,
+) -> Merged:
+    """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
+    ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
+    ``old_rows``): a re-ingested document replaces its rows, a source that now succeeds loses
+    its old failure rows; ``changes`` is recomputed for the pairs of editions next to a new
+    or re-processed document."""
+    ok = [r for r in results if r.ok]
+    new_ids = {r.doc_id for r in ok}
+    retried = {r.source for r in results}
+    old_docs = existing.get("documents", empty("documents"))
+    new_docs = frame("documents", [r.document_row for r in ok if r.document_row])
+    kept = old_docs[~old_docs["doc_id"].isin(new_ids)]
+    docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
+    docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
+    old_fail = existing.get("failures", empty("failures"))
+    old_fail = old_fail[~old_fail["source"].isin(retried)]
+    new_fail = frame("failures", [r.failure.row() for r in results if r.failure])
+    failures = pd.concat([old_fail, new_fail], ignore_index=True) if len(old_fail) else new_fail
+    rows = Rows([new_rows, old_rows])
+    kept_changes, pairs = _pairs_to_compare(existing, docs, new_ids)
+    fresh = compare(pair_jobs_from(pairs, rows)) if pairs else empty("changes")
+    parts = [p for p in (kept_changes, fresh) if len(p)]
+    changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
+    return Merged(docs, changes, failures, rows)
+
+
+def merge_results(
+    existing: Mapping[str, pd.DataFrame],
+    results: Sequence[ProcessedPDF],
+    compare: CompareFn = compare_jobs,
+) -> dict[str, pd.DataFrame]:
+    """:func:`merge` with every table in memory: ``existing`` holds all five tables and each
+    result its own rows."""
+    new_rows = StoredRows({name: concat_arrow(name, [r.rows[name] for r in results if r.ok]) for name in ROW_TABLES})
+    old_rows = StoredRows({name: existing.get(name, empty(name)) for name in ROW_TABLES})
+    return merge(existing, new_rows, results, old_rows, compare).frames()
+
+
+def _pairs_to_compare(
+    existing: Mapping[str, pd.DataFrame], docs: pd.DataFrame, new_ids: set[str | None]
+) -> tuple[pd.DataFrame, list[tuple[str, Edition, Edition]]]:
+    """The change rows to keep, and the pairs of editions to compare: a pair of documents that
+    were already consecutive and are not new or re-processed keeps its rows (found by the two
+    documents' ids); every other consecutive pair is compared."""
+    old_docs = existing.get("documents", empty("documents"))
+    old_changes = existing.get("changes", empty("changes"))
+    pairs = [(s, x, y) for s, eds in editions_by_series(docs).items() for x, y in zip(eds, eds[1:], strict=False)]
+    if not len(old_docs) or "from_doc_id" not in old_changes or old_changes["from_doc_id"].isna().any():
+        # nothing stored yet, or changes written before rows carried their documents' ids
+        return empty("changes"), pairs
+    old_pairs = {(x.doc_id, y.doc_id) for eds in editions_by_series(old_docs).values() for x, y in zip(eds, eds[1:], strict=False)}
+    kept: set[tuple[str, str]] = set()
+    todo: list[tuple[str, Edition, Edition]] = []
+    for series, x, y in pairs:
+        if (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
+            kept.add((x.doc_id, y.doc_id))
+        else:
+            todo.append((series, x, y))
+    keep = [pair in kept for pair in zip(old_changes["from_doc_id"], old_changes["to_doc_id"], strict=True)]
+    return old_changes[keep], todo
+
+
+def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) -> Iterator[PairJob]:
+    """Comparison jobs for ``pairs``, each with only its two documents' rows, made as they
+    are consumed; a pair whose two editions have the same content has no changes and no job."""
+    for series, a, b in pairs:
+        rows_a, rows_b = rows.tables(a.doc_id), rows.tables(b.doc_id)  # read once for both uses
+        if same_content(rows_a, rows_b):
+            continue
+        # Arrow, not frames: the worker that compares them makes the frames
+        yield (series, a, b, concat_arrow("blocks", [rows_a["blocks"], rows_b["blocks"]]),
+               concat_arrow("entities", [rows_a["entities"], rows_b["entities"]]))
+
+
+# ---------------------------------------------------------------------------------- the batch
+
+
+@dataclass
+class BatchSummary:
+    """What a committed batch did."""
+
+    processed: list[str] = field(default_factory=list)  # sources of new or re-processed documents
+    failures: list[Failure] = field(default_factory=list)
+    skipped: int = 0  # already in the store with the same cache key
+    aliases: int = 0  # the same bytes under another name, recorded
+    written: Path | None = None  # the new version folder, None when nothing changed
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+
+class Batch:
+    """One run's update of a store. Use as a context manager (it takes the store's lock and a
+    spool for the rows): :meth:`plan` the files, :meth:`add` each result, :meth:`commit`."""
+
+    def __init__(self, store: Store, settings: Settings | None = None, force: bool = False) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.force = force
+        self.summary = BatchSummary()
+        self._results: list[ProcessedPDF] = []
+        self._names: dict[str, list[str]] = {}  # digest -> file names seen in this run
+        self._digest_of: dict[str, str] = {}  # file name -> digest
+        self._stack = contextlib.ExitStack()
+        self._spool: Spool | None = None
+        self._manifest: Manifest | None = None
+
+    def __enter__(self) -> Batch:
+        self._stack.enter_context(self.store.lock(self.settings.lock_timeout_s))
+        self._spool = self._stack.enter_context(self.store.spool())
+        self._manifest = self.store.manifest()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def key(self) -> str:
+        from extractors.pipeline import pipeline_version
+
+        return pipeline_version(self.settings)
+
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
+        return self._manifest
+
+    def plan(self, files: Iterable[str | Path]) -> list[Path]:
+        """The files to process: each distinct content once, not already in the store with
+        this cache key (all of them with ``force``)."""
+        from extractors.pdf import file_digest
+
+        todo: list[Path] = []
+        key = self.key
+        for f in map(Path, files):
+            digest = file_digest(f)
+            self._digest_of.setdefault(f.name, digest)
+            if digest in self._names:  # the same bytes twice in this run: processed once
+                self._names[digest].append(f.name)
+                continue
+            self._names[digest] = [f.name]
+            if self.force or not self.manifest.is_current(digest, key):
+                todo.append(f)
+            else:
+                self.summary.skipped += 1
+        return todo
+
+    def add(self, result: ProcessedPDF) -> None:
+        """Keep one result: its rows go to the spool, its failure to the failures table."""
+        if self._spool is None:
+            raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
+        if result.ok and result.doc_id:
+            self._spool.add(result.doc_id, result.rows)
+            result.drop_rows()  # they are in the spool now
+            self.manifest.record(result.doc_id, self.key, result.source)
+            self.summary.processed.append(result.source)
+        elif result.failure is not None:
+            digest = result.doc_id or self._digest_of.get(result.source)
+            if digest:  # reported once; tried again when its bytes or the pipeline change, or with force
+                self.manifest.record_failure(digest, self.key, result.source)
+            self.summary.failures.append(result.failure)
+        self._results.append(result)
+
+    def add_failure(self, failure: Failure) -> None:
+        """An input that never became a document (a URL that could not be fetched)."""
+        from extractors.pipeline import ProcessedPDF
+
+        self.add(ProcessedPDF.failed(failure.source, failure))
+
+    def commit(self, compare: CompareFn = compare_jobs) -> BatchSummary:
+        """Merge what was added with the store and write the new version (nothing when no
+        document was added and no alias is new)."""
+        self.summary.aliases = sum(
+            self.manifest.add_alias(digest, name)
+            for digest, seen in self._names.items()
+            if digest in self.manifest.documents
+            for name in seen
+        )
+        if self._results or self.summary.aliases:
+            assert self._spool is not None
+            merged = merge(self.store.read_small(), self._spool, self._results, self.store.rows(), compare=compare)
+            self.summary.written = self.store.write(merged.tables(), self.manifest)
+        return self.summary
+
