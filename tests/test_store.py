@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from outputs.store import Store, StoreBusyError
+from outputs.store import Manifest, Store, StoreBusyError
 from schemas.tables import TABLES, validate
 
 from .conftest import ROOT, SAMPLES
@@ -146,3 +146,29 @@ def test_tables_written_in_parts_match_one_piece_and_a_bad_part_writes_nothing(s
     assert split.current == before
     assert not [p for p in (split.root / ".versions").iterdir() if p.name.endswith(".tmp")]
     pd.testing.assert_frame_equal(split.read("blocks"), whole.read("blocks"))
+
+
+def test_writes_parquet_and_csv_for_every_table_with_stable_types(store, tmp_path):
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.tables import TABLES
+
+    Store(tmp_path).write(store, Manifest())
+    for name in TABLES:
+        assert (tmp_path / f"{name}.parquet").is_symlink() and (tmp_path / f"{name}.csv").exists()
+    ents = pq.read_table(tmp_path / "entities.parquet")
+    assert ents.schema.field("date_start").type == pa.date32()
+    assert ents.schema.field("value").type == pa.float64()
+    assert ents.num_rows == len(store["entities"])
+    with (tmp_path / "entities.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    eur = [r for r in rows if r["unit"] == "EUR"]
+    assert eur[0]["value"] == "2000000.0" and eur[0]["text"] == "2 million EUR"
+    july = next(r for r in rows if r["text"] == "July 2016")
+    assert (july["date_start"], july["date_end"]) == ("2016-07-01", "2016-07-31")
+    back = Store(tmp_path).read("entities")
+    assert str(back["date_start"].dtype) == "date32[day][pyarrow]" and len(back) == len(store["entities"])
+    assert not list(tmp_path.rglob("*.tmp"))
