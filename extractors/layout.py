@@ -46,6 +46,9 @@ DEFAULT_HEADING_RATIO = 1.12
 DEFAULT_TITLE_RATIO = 1.5
 #: Text this much smaller than the body text (or italic) is a caption.
 DEFAULT_CAPTION_RATIO = 0.9
+#: The body size is read from regular-weight text when it holds at least this share of the
+#: characters (a bold lead can outweigh the body of a short page); otherwise from all text.
+DEFAULT_BODY_REGULAR_SHARE = 0.25
 
 BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
 #: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
@@ -140,10 +143,13 @@ class LayoutSettings:
     heading_ratio: float = DEFAULT_HEADING_RATIO
     title_ratio: float = DEFAULT_TITLE_RATIO
     caption_ratio: float = DEFAULT_CAPTION_RATIO
+    body_regular_share: float = DEFAULT_BODY_REGULAR_SHARE
 
     def __post_init__(self) -> None:
         if not 0 < self.margin_band < 0.5:
             raise ValueError(f"margin_band must be between 0 and 0.5 of the page height, got {self.margin_band!r}")
+        if not 0 <= self.body_regular_share <= 1:
+            raise ValueError(f"body_regular_share must be between 0 and 1, got {self.body_regular_share!r}")
         if self.gutter_min_rows < 2:
             raise ValueError(f"gutter_min_rows must be 2 or more, got {self.gutter_min_rows!r}")
         for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio"):
@@ -284,11 +290,24 @@ def _row_text(row: Sequence[Word]) -> str:
     return " ".join(w.text for w in row)
 
 
-def body_font_size(pages: Sequence[PageWords]) -> float:
+def body_font_size(pages: Sequence[PageWords], regular_share: float = DEFAULT_BODY_REGULAR_SHARE) -> float:
+    """The size of the body text: the size that carries the most characters of regular-weight text.
+
+    Body text is set upright and not bold; a long bold lead (larger than the body on short
+    factsheets) or italic captions must not set the scale every other size is judged by. When
+    regular text is less than ``regular_share`` of all characters (a document set in bold, or
+    only a regular footer), every word counts.
+    """
     sizes: Counter[float] = Counter()
+    regular: Counter[float] = Counter()
     for p in pages:
         for w in p.words:
-            sizes[round(w.size * 2) / 2] += len(w.text)
+            key = round(w.size * 2) / 2
+            sizes[key] += len(w.text)
+            if not (w.bold or w.italic):
+                regular[key] += len(w.text)
+    if regular and sum(regular.values()) >= regular_share * sum(sizes.values()):
+        return regular.most_common(1)[0][0]
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
@@ -765,7 +784,7 @@ def build_blocks(
 ) -> list[Block]:
     """All blocks of a document, in reading order, headers and footers included."""
     cfg = LayoutSettings.resolve(settings)
-    body_size = body_font_size(pages)
+    body_size = body_font_size(pages, cfg.body_regular_share)
     body_rows, margins = split_margins(pages, body_size, cfg)
     lines: list[Line] = []
     region = 0
