@@ -533,16 +533,49 @@ def _runs(lines: list[tuple[float, float, float]], para_gap: float) -> list[list
     return runs
 
 
-def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_size: float) -> tuple[float, float]:
+def _column_figures(
+    rows: Sequence[Sequence[Word]], gutter: Gutter, figures: Sequence[BBox], left_x0: float, right_x1: float
+) -> tuple[list[BBox], list[BBox]]:
+    """Figures that belong to the column left or right of the gutter: wholly on that side,
+    under that column's text, and in the same white strip (no row crosses the gutter's x
+    between the figure and the gutter's rows). A column may begin or end with a photo."""
+    x = gutter.x
+    crossing = [_row_box(r) for r in rows if any(w.x0 < x < w.x1 for w in r)]
+    left: list[BBox] = []
+    right: list[BBox] = []
+    for f in figures:
+        lo, hi = min(f.top, gutter.top), max(f.bottom, gutter.bottom)
+        if any(t < hi and b > lo for t, b in crossing):
+            continue
+        if f.x1 <= x and f.x1 > left_x0:
+            left.append(f)
+        elif f.x0 >= x and f.x0 < right_x1:
+            right.append(f)
+    return left, right
+
+
+def _trim(
+    rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_size: float, figures: Sequence[BBox] = ()
+) -> tuple[float, float]:
     """The gutter's region, without one-sided lines beyond the other column's end that are
     not column text: a full-width lead-in line ("These include:") after the region is a single
     short line; a column that runs on after a paragraph break has several lines or lines that
-    reach the column's edge."""
+    reach the column's edge.
+
+    A figure that belongs to one column counts as that column's content: when the left column
+    begins with a photo and its caption, the right column's first lines stand beside the photo
+    and are column text, not full-width text above the region."""
     inside = [r for r in rows if gutter.top - 0.5 <= _row_box(r)[0] and _row_box(r)[1] <= gutter.bottom + 0.5
               and not any(w.x0 < gutter.x < w.x1 for w in r)]
     x = gutter.x
     left = sorted((*_row_box(ws), max(w.x1 for w in ws)) for r in inside for ws in [[w for w in r if w.x1 <= x]] if ws)
     right = sorted((*_row_box(ws), min(w.x0 for w in ws)) for r in inside for ws in [[w for w in r if w.x0 >= x]] if ws)
+    if figures:
+        left_x0 = min(w.x0 for r in inside for w in r if w.x1 <= x)
+        right_x1 = max(w.x1 for r in inside for w in r if w.x0 >= x)
+        left_figures, right_figures = _column_figures(rows, gutter, figures, left_x0, right_x1)
+        left = sorted(left + [(f.top, f.bottom, f.x1) for f in left_figures])
+        right = sorted(right + [(f.top, f.bottom, f.x0) for f in right_figures])
     top = max(left[0][0], right[0][0])
     bottom = min(left[-1][1], right[-1][1])
     left_edge = max(e for _, _, e in left)
@@ -585,14 +618,18 @@ def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_
 
 
 def order_lines(
-    rows: list[list[Word]], page: int, body_size: float, settings: LayoutSettings, region_base: int
+    rows: list[list[Word]], page: int, body_size: float, settings: LayoutSettings, region_base: int,
+    figures: Sequence[BBox] = (),
 ) -> tuple[list[Line], int]:
-    """Lines of one page's body rows in reading order, and the number of regions used."""
+    """Lines of one page's body rows in reading order, and the number of regions used.
+
+    ``figures`` (photos, shaded boxes) take part in finding where a column region begins and
+    ends, so that a column that starts with a photo starts at the photo."""
     if not rows:
         return [], 0
     para_gap = usual_row_gap(rows, body_size) + settings.paragraph_gap_em * body_size
     gutters = find_gutters(rows, body_size, settings)
-    trimmed = [_trim(rows, g, para_gap, body_size) for g in gutters]
+    trimmed = [_trim(rows, g, para_gap, body_size, figures) for g in gutters]
     # Gutters that run side by side (three columns) share one region: a column that starts
     # lower (under a photo) still belongs to the region, as far as its white strip allows.
     extents = []
@@ -789,7 +826,7 @@ def build_blocks(
     lines: list[Line] = []
     region = 0
     for p in pages:
-        page_lines, used = order_lines(body_rows[p.number], p.number, body_size, cfg, region)
+        page_lines, used = order_lines(body_rows[p.number], p.number, body_size, cfg, region, p.figures)
         lines.extend(page_lines)
         region += used
     drafts = group_lines(lines, cfg)
