@@ -761,13 +761,21 @@ def classify(drafts: list[_Draft], body_size: float, settings: LayoutSettings) -
             d.kind = "paragraph"
 
 
+#: Blocks whose text may run on across a column or page break.
+_RUNNING = ("paragraph", "list_item")
+
+
 def _continues(a: _Draft, b: _Draft) -> bool:
-    """Whether draft ``b`` continues paragraph ``a`` across a column or page break."""
-    if a.kind != "paragraph" or b.kind != "paragraph":
+    """Whether draft ``b`` continues paragraph or list item ``a`` across a column or page break.
+
+    The rest of a list item in the next column has no bullet, so it is read as a paragraph; it
+    is joined to the item on the same evidence as a paragraph's rest. A list item is compared
+    by its last line's style, since its first line carries the bullet glyph."""
+    if a.kind not in _RUNNING or b.kind != "paragraph":
         return False
     if not (a.last.last_in_column and b.first.first_in_column):
         return False
-    if a.first.style() != b.first.style():
+    if (a.first if a.kind == "paragraph" else a.last).style() != b.first.style():
         return False
     end = a.last.text.rstrip()
     if end.endswith(LINE_END_HYPHENS):
@@ -798,7 +806,7 @@ def merge_continuations(drafts: list[_Draft]) -> list[_Draft]:
     out: list[_Draft] = []
     pending: list[_Draft] = []  # captions between the two halves keep their place after the join
     for d in drafts:
-        if d.kind == "caption" and out and out[-1].kind == "paragraph" and out[-1].last.last_in_column:
+        if d.kind == "caption" and out and out[-1].kind in _RUNNING and out[-1].last.last_in_column:
             pending.append(d)
             continue
         if out and _continues(out[-1], d):
