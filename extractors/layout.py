@@ -194,12 +194,13 @@ def words_of_page(page: Any, number: int) -> PageWords:
     Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
     cost of building pdfplumber's full object dictionaries, which the words do not need.
     """
-    from pdfminer.layout import LTChar, LTContainer, LTImage, LTRect
+    from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
 
     height = float(page.height)
     mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
     chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
     figures: list[BBox] = []
+    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
 
     def visit(objs: Iterable[Any]) -> None:
         for obj in objs:
@@ -212,11 +213,47 @@ def words_of_page(page: Any, number: int) -> PageWords:
                                   obj.get_text(), obj.size, font))
             elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
                 figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+            elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
+                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
             if isinstance(obj, LTContainer):
                 visit(obj)
 
     visit(page.layout)
-    return PageWords(number, float(page.width), height, _group_words(chars), figures)
+    words = _group_words(chars)
+    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
+
+
+#: A filled shape at most this many font sizes wide and high, before the first word of a line,
+#: is a list bullet drawn as a graphic (Chromium draws CSS list discs that way, with no glyph).
+DEFAULT_BULLET_SHAPE_EM = 0.6
+#: ... when the word it marks starts within this many font sizes to its right.
+DEFAULT_BULLET_GAP_EM = 1.5
+
+
+def _shape_bullets(shapes: Sequence[BBox], words: Sequence[Word]) -> list[Word]:
+    """A bullet word (``•``) for each small filled shape that marks the start of a line of text.
+
+    Without it, list items whose bullets are graphics run together into one paragraph. The
+    shape must be small beside the text it marks, centred on that text's line, with the text
+    just to its right and no word of the same line just to its left (a shape inside a line is
+    not a bullet). The bullet takes the marked word's line box, size and font, as a bullet
+    glyph would.
+    """
+    bullets: list[Word] = []
+    for s in shapes:
+        mid = (s.top + s.bottom) / 2
+        on_line = [w for w in words if w.top <= mid <= w.bottom]
+        after = [w for w in on_line if w.x0 >= s.x1 - 0.5]
+        if not after:
+            continue
+        w = min(after, key=lambda w: w.x0)
+        limit = DEFAULT_BULLET_SHAPE_EM * w.size
+        if s.x1 - s.x0 > limit or s.bottom - s.top > limit or w.x0 - s.x1 > DEFAULT_BULLET_GAP_EM * w.size:
+            continue
+        if any(s.x0 - DEFAULT_BULLET_GAP_EM * w.size < v.x1 <= s.x0 + 0.5 for v in on_line):
+            continue
+        bullets.append(Word(BULLETS[0], s.x0, s.x1, w.top, w.bottom, w.size, w.fontname))
+    return bullets
 
 
 def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]) -> list[Word]:
