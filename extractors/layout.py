@@ -29,7 +29,7 @@ import numpy as np
 
 from schemas.records import BBox, Block
 
-from .text import LINE_END_HYPHENS, Vocabulary, clean_text, collapse_spaces, join_lines
+from .text import LINE_END_HYPHENS, SOFT_HYPHEN, Vocabulary, clean_text, clean_word, collapse_spaces, join_lines
 
 #: Words whose baselines differ by less than this share of the font size are on one row.
 DEFAULT_ROW_TOLERANCE = 0.35
@@ -275,6 +275,9 @@ def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]
                 if current and any(
                     0 <= j < len(line) and not line[j][4].isspace() and abs(line[j][1] - c[1]) < 0.5 for j in (i - 1, i + 1)
                 ):
+                    if i + 1 < len(line) and line[i + 1][4] in LINE_END_HYPHENS and abs(line[i + 1][1] - c[1]) < 0.5:
+                        # ... and over the hyphen drawn for it where the word breaks: keep the evidence.
+                        current.append((c[0], c[1], c[1], c[3], SOFT_HYPHEN, c[5], c[6]))
                     continue
                 _flush(current, words)
                 current = []
@@ -290,8 +293,8 @@ def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]
 def _flush(current: list[tuple[float, float, float, float, str, float, str]], words: list[Word]) -> None:
     if not current:
         return
-    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_text("".join(c[4] for c in current))).strip()
-    if not text:
+    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_word("".join(c[4] for c in current))).strip()
+    if not text.strip(SOFT_HYPHEN):
         return
     first = current[0]
     words.append(Word(text, first[1], max(c[2] for c in current), min(c[0] for c in current),
@@ -815,7 +818,7 @@ def _continues(a: _Draft, b: _Draft) -> bool:
     if (a.first if a.kind == "paragraph" else a.last).style() != b.first.style():
         return False
     end = a.last.text.rstrip()
-    if end.endswith(LINE_END_HYPHENS):
+    if end.endswith(LINE_END_HYPHENS + (SOFT_HYPHEN,)):
         return True
     if end.endswith(_TERMINAL):
         return False
@@ -911,4 +914,4 @@ def build_blocks(
 
 def _margin_block(block_id: int, page: int, kind: str, words: list[Word]) -> Block:
     line = Line(words, page)
-    return Block(block_id, page, kind, collapse_spaces(line.text), line.bbox, None)
+    return Block(block_id, page, kind, collapse_spaces(clean_text(line.text)), line.bbox, None)

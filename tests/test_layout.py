@@ -138,3 +138,27 @@ def test_layout_settings_resolve_and_reject_bad_values():
         LayoutSettings.resolve({"margn_band": 0.2})
     with pytest.raises(ValueError, match="margin_band"):
         LayoutSettings(margin_band=0.7)
+
+
+def _chars(text: str, x: float, top: float = 100.0, size: float = 9.0, width: float = 5.0) -> list[tuple]:
+    """One glyph per character, ``width`` apart, as ``_group_words`` takes them."""
+    return [(top, x + i * width, x + (i + 1) * width, top + size, c, size, "Body") for i, c in enumerate(text)]
+
+
+def test_chromium_soft_hyphen_at_a_line_end_is_marked_and_joined():
+    """Chromium draws a used soft hyphen as a zero-advance space over the hyphen glyph: the word
+    keeps a soft-hyphen mark, and the break is undone without guessing (no dictionary knows
+    "Wielin" + "gen")."""
+    from extractors.layout import _group_words
+    from extractors.text import SOFT_HYPHEN, join_lines
+
+    word = _chars("Wielin", 50.0)
+    space = (100.0, 80.0, 82.7, 109.0, " ", 9.0, "Body")  # drawn at the hyphen's x, no advance
+    hyphen = (100.0, 80.01, 83.1, 109.0, "\u2010", 9.0, "Body")
+    words = _group_words(word + [space, hyphen])
+    assert [w.text for w in words] == ["Wielin" + SOFT_HYPHEN]
+    assert join_lines([words[0].text, "gen-class frigates"]) == "Wielingen-class frigates"
+    # A hyphen drawn on its own (no space over it) is a visible hyphen, left to the rules.
+    words = _group_words(_chars("Wielingen-", 50.0))
+    assert [w.text for w in words] == ["Wielingen-"]
+    assert join_lines([words[0].text, "class frigates"]) == "Wielingen-class frigates"
