@@ -162,3 +162,79 @@ def test_chromium_soft_hyphen_at_a_line_end_is_marked_and_joined():
     words = _group_words(_chars("Wielingen-", 50.0))
     assert [w.text for w in words] == ["Wielingen-"]
     assert join_lines([words[0].text, "class frigates"]) == "Wielingen-class frigates"
+
+
+# --------------------------------------------------------------------------------------- OCR
+
+_TSV_HEAD = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+
+
+def _tsv(paragraphs: list[list[tuple[int, int, list[tuple[str, int, int]]]]]) -> str:
+    """Tesseract TSV (pixels) from paragraphs of lines ``(top, height, [(text, left, width)])``."""
+    out = [_TSV_HEAD]
+    for par, lines in enumerate(paragraphs, start=1):
+        for ln, (top, height, words) in enumerate(lines, start=1):
+            left = words[0][1]
+            right = words[-1][1] + words[-1][2]
+            out.append(f"4\t1\t1\t{par}\t{ln}\t0\t{left}\t{top}\t{right - left}\t{height}\t-1\t")
+            for n, (text, x, width) in enumerate(words, start=1):
+                out.append(f"5\t1\t1\t{par}\t{ln}\t{n}\t{x}\t{top + 2}\t{width}\t{height - 4}\t95.0\t{text}")
+    return "\n".join(out) + "\n"
+
+
+def _line(top: int, height: int, text: str, left: int = 300, space: int = 10, char: int = 20) -> tuple[int, int, list[tuple[str, int, int]]]:
+    words, x = [], left
+    for t in text.split():
+        words.append((t, x, char * len(t)))
+        x += char * len(t) + space
+    return (top, height, words)
+
+
+def _ocr_blocks(tsv: str) -> list:
+    from extractors.layout import PageWords, build_blocks
+    from extractors.ocr import _words
+
+    return build_blocks([PageWords(1, 595.0, 842.0, _words(tsv, 300 / 72))])
+
+
+def test_ocr_paragraph_is_one_block_and_its_line_end_hyphen_is_undone():
+    """Lines of one paragraph whose OCR boxes differ in height (no descender on a line) keep
+    one size, so the paragraph is one block and "organi-" + "sations" is joined as in a text layer."""
+    par = [
+        _line(1000, 42, "The two organi-"),
+        _line(1050, 34, "sations agreed to work"),  # a lower box: no descender in the line
+        _line(1100, 42, "together on mobility, and Jean-"),
+        _line(1150, 42, "Claude Juncker pledged support."),
+    ]
+    blocks = [b for b in _ocr_blocks(_tsv([par])) if b.kind not in ("header", "footer")]
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("paragraph", "The two organisations agreed to work together on mobility, and Jean-Claude Juncker pledged support.")
+    ]
+
+
+def test_ocr_misread_bullets_are_bullets_not_text():
+    body = [_line(900, 42, "NATO and the EU work together in these areas, among others:")]
+    items = [
+        [_line(1000, 42, "¢ Countering hybrid threats;", left=300)],
+        [(1060, 42, [("e", 300, 16), ("Military", 360, 160), ("mobility;", 534, 180)])],  # wide gap after "e"
+        [(1120, 42, [("«", 300, 16), ("Cyber", 360, 100), ("defence;", 474, 160)])],
+        [_line(1180, 42, "¢Maritime security.", left=300)],  # glued to the item's first word
+    ]
+    blocks = [b for b in _ocr_blocks(_tsv([body, *items])) if b.kind not in ("header", "footer")]
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("paragraph", "NATO and the EU work together in these areas, among others:"),
+        ("list_item", "Countering hybrid threats;"),
+        ("list_item", "Military mobility;"),
+        ("list_item", "Cyber defence;"),
+        ("list_item", "Maritime security."),
+    ]
+
+
+def test_ocr_lookalike_at_line_start_with_a_word_space_stays_text():
+    from extractors.ocr import _words
+
+    # "«" followed by an ordinary word space (10 px, 0.3 of the size) opens a quotation;
+    # a word that merely starts with "e" stays a word.
+    tsv = _tsv([[(1000, 42, [("«", 300, 16), ("Deterrence", 326, 200), ("matters", 536, 140)])],
+                [(1100, 42, [("eNATO", 300, 100), ("text", 414, 80)])]])
+    assert [w.text for w in _words(tsv, 300 / 72)] == ["«", "Deterrence", "matters", "eNATO", "text"]
