@@ -40,7 +40,7 @@ from pathlib import Path
 
 from extractors.document import extract_document
 from extractors.metadata import edition_from_text, series_slug
-from schemas.records import Block
+from schemas.records import Block, ExtractedDocument
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -129,8 +129,9 @@ def producer_set() -> list[tuple[Path, Path]]:
     return pairs
 
 
-def corpus_set(corpus: Path = CORPUS) -> list[tuple[Path, Path, Expected]]:
+def corpus_set(corpus: Path | None = None) -> list[tuple[Path, Path, Expected]]:
     """(pdf, gold, expected metadata) of every corpus PDF in its manifest; empty when absent."""
+    corpus = corpus or CORPUS
     manifest = corpus / "gold" / "manifest.json"
     if not manifest.exists():
         return []
@@ -197,9 +198,13 @@ def _bisect_left(a: list[int], v: int) -> int:
     return lo
 
 
-def score(pdf: Path, gold_path: Path, expected: Expected | None = None, targets: Targets | None = None) -> Score:
+def score(
+    pdf: Path, gold_path: Path, expected: Expected | None = None, targets: Targets | None = None,
+    doc: ExtractedDocument | None = None,
+) -> Score:
+    """The measures of one PDF (``doc``: its extraction, when the caller has it already)."""
     gold = json.loads(gold_path.read_text(encoding="utf-8"))
-    doc = extract_document(pdf)
+    doc = doc or extract_document(pdf)
     ours_body = " ".join(b.text for b in doc.blocks if b.kind in BODY)
     gold_body = " ".join(g["text"] for g in gold if g["kind"] in BODY)
     sim = difflib.SequenceMatcher(None, _words(gold_body), _words(ours_body), autojunk=False).ratio()

@@ -1,9 +1,13 @@
-"""Layout extraction on the sample factsheets: reading order, block kinds, headers, captions."""
+"""Layout extraction on the sample factsheets and the shared corpus: reading order, block kinds,
+headers, captions; synthetic pages for the mechanisms (a column that starts with a photo, bullets
+drawn as shapes, a bold lead); OCR words."""
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +133,160 @@ def test_boxes_are_on_the_page(extracted):
     for b in _blocks(extracted, NATO_EU_2019):
         assert 0 <= b.bbox.x0 < b.bbox.x1 <= 595.3
         assert 0 <= b.bbox.top < b.bbox.bottom <= 841.9
+
+
+# ------------------------------------------------------------------------------ shared corpus
+
+_CORPUS = eval_extract.corpus_set()
+_NO_CORPUS = pytest.mark.skip(
+    reason=f"the development corpus is not at {eval_extract.CORPUS} (it lives beside the checkout, ../shared/corpus)"
+)
+CORPUS_CASES = [pytest.param(pdf, gold, exp, id=pdf.name) for pdf, gold, exp in _CORPUS] or [
+    pytest.param(None, None, None, marks=_NO_CORPUS, id="no-corpus")
+]
+PHOTOCOL_CASES = [pytest.param(pdf, gold, id=pdf.name) for pdf, gold, _ in _CORPUS if ".photocol." in pdf.name] or [
+    pytest.param(None, None, marks=_NO_CORPUS, id="no-corpus")
+]
+
+
+@functools.cache
+def _corpus_doc(pdf: Path):
+    return extract_document(pdf)
+
+
+def _gold(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_corpus_is_complete_when_present():
+    if not _CORPUS:
+        pytest.skip(f"the development corpus is not at {eval_extract.CORPUS}")
+    layouts = {pdf.name.split(".")[-2] for pdf, _, _ in _CORPUS}
+    assert len(_CORPUS) == 34
+    assert layouts == {"rl2col", "css2col", "photocol", "css3col", "sidebar", "lo2col"}
+
+
+@pytest.mark.parametrize(("pdf", "gold", "expected"), CORPUS_CASES)
+def test_corpus_reading_order_and_leaks(pdf, gold, expected):
+    """Every corpus PDF: words and blocks in the gold's order, nothing of the running header or
+    footer and no caption in the body, every caption a caption block, title and edition right."""
+    s = eval_extract.score(pdf, gold, expected, eval_extract.TARGETS["corpus"], doc=_corpus_doc(pdf))
+    assert s.similarity >= 0.98
+    assert s.block_order >= 0.98
+    assert (s.margin_leak, s.caption_leak, s.bad_words) == (0, 0, [])
+    assert s.captions_found == s.captions_total >= 1
+    assert s.meta_ok, s.meta_note
+
+
+@pytest.mark.parametrize(("pdf", "gold", "expected"), CORPUS_CASES)
+def test_corpus_blocks_match_gold_exactly(pdf, gold, expected):
+    """Kind and text of every block, headers and footers included, in the gold's order."""
+    ours = [(b.kind, b.text) for b in _corpus_doc(pdf).blocks]
+    assert ours == [(g["kind"], g["text"]) for g in _gold(gold)]
+
+
+@pytest.mark.parametrize(("pdf", "gold"), PHOTOCOL_CASES)
+def test_photocol_caption_is_a_caption_block_where_the_gold_puts_it(pdf, gold):
+    """The right column starts with a photo and its caption; the caption is a caption block in
+    the right column, under the photo, between the same blocks as in the gold (after a
+    paragraph that runs from the left column to below the photo, not inside it)."""
+    blocks = [b for b in _corpus_doc(pdf).blocks if b.kind not in ("header", "footer")]
+    want = [g for g in _gold(gold) if g["kind"] not in ("header", "footer")]
+    gold_captions = [i for i, g in enumerate(want) if g["kind"] == "caption"]
+    assert gold_captions
+    mid = max(b.bbox.x1 for b in blocks) / 2 + min(b.bbox.x0 for b in blocks) / 2
+    for i in gold_captions:
+        ours = [j for j, b in enumerate(blocks) if b.text == want[i]["text"]]
+        assert len(ours) == 1, want[i]["text"]
+        j = ours[0]
+        assert blocks[j].kind == "caption"
+        assert blocks[j].bbox.x0 > mid  # in the right column
+        assert blocks[j - 1].text == want[i - 1]["text"]
+        assert (blocks[j + 1].text if j + 1 < len(blocks) else None) == (want[i + 1]["text"] if i + 1 < len(want) else None)
+        for b in blocks:
+            if b.kind != "caption":
+                assert want[i]["text"] not in b.text
+
+
+# --------------------------------------------------------------------------- synthetic pages
+
+
+def _row_words(x0: float, x1: float, top: float, label: str, size: float = 9.5, font: str = "Body") -> list:
+    """Words ``label`` filling ``x0``..``x1`` on one line (glyphs half the size wide)."""
+    from extractors.layout import Word
+
+    width, space = len(label) * size / 2, size / 4
+    words, x = [], x0
+    while x + width <= x1 + 0.01:
+        words.append(Word(label, x, x + width, top, top + size, size, font))
+        x += width + space
+    return words
+
+
+def _order(blocks) -> list[str]:
+    """Labels in the order the body text gives them, each once."""
+    seen: list[str] = []
+    for b in blocks:
+        if b.kind in BODY:
+            for t in b.text.split():
+                if t not in seen:
+                    seen.append(t)
+    return seen
+
+
+def test_column_that_starts_with_a_photo_keeps_the_text_beside_it_in_that_column():
+    """The left column begins with a photo and its caption; the right column's first lines
+    stand beside the photo. They are the right column's top, read after the left column."""
+    from schemas.records import BBox
+    from extractors.layout import PageWords, build_blocks
+
+    words = _row_words(52, 400, 76, "title", size=21, font="Bold")
+    for k in range(3):  # full-width lead
+        words += _row_words(52, 545, 106 + k * 14, "lead")
+    photo = BBox(52, 160, 290, 245)
+    words += _row_words(52, 200, 250, "cap", size=8, font="Italic")
+    top = 265
+    for k in range(10):
+        words += _row_words(52, 290, top + k * 12.2, f"left{k:02d}")
+    # Beside the photo from its top: the indented rest of a list item, a paragraph gap, then
+    # the column's text on beside the left column. Nothing else is beside the photo.
+    words += _row_words(319, 545, 163.6, "right00") + _row_words(319, 460, 175.8, "right01")
+    for k in range(2, 18):
+        words += _row_words(308, 545, 191.2 + (k - 2) * 12.2, f"right{k:02d}")
+    blocks = build_blocks([PageWords(1, 595.3, 841.9, words, [photo])])
+    order = _order(blocks)
+    assert order.index("left09") < order.index("right00")
+    assert order == ["title", "lead"] + [f"left{k:02d}" for k in range(10)] + [f"right{k:02d}" for k in range(18)]
+    assert [b.text for b in blocks if b.kind == "caption"] == [" ".join(w.text for w in words if w.text == "cap")]
+
+
+def test_bullets_drawn_as_shapes_start_list_items():
+    from schemas.records import BBox
+    from extractors.layout import Word, _shape_bullets
+
+    line1 = [Word("Cyber", 58, 80, 100, 109, 8.6, "Body"), Word("defence", 83, 110, 100, 109, 8.6, "Body")]
+    line2 = [Word("Crisis", 58, 80, 120, 129, 8.6, "Body")]
+    mid_line = [Word("A", 58, 62, 140, 149, 8.6, "Body"), Word("B", 72, 76, 140, 149, 8.6, "Body")]
+    shapes = [
+        BBox(47.2, 103.0, 50.2, 106.0),  # a 3 pt disc before line 1
+        BBox(47.2, 123.0, 50.2, 126.0),  # ... and before line 2
+        BBox(63.5, 143.0, 66.5, 146.0),  # a dot between two words: not a bullet
+        BBox(40.0, 100.0, 52.0, 112.0),  # a 12 pt box: too big for a bullet of 8.6 pt text
+    ]
+    bullets = _shape_bullets(shapes, line1 + line2 + mid_line)
+    assert [(b.text, b.x0, b.top, b.size) for b in bullets] == [("•", 47.2, 100, 8.6), ("•", 47.2, 120, 8.6)]
+
+
+def test_body_size_is_read_from_regular_text_not_a_longer_bold_lead():
+    from extractors.layout import PageWords, body_font_size
+
+    # a short page: the bold lead (12 lines) has more characters than the body (8 half-width lines)
+    lead = [w for k in range(12) for w in _row_words(60, 535, 100 + k * 15, "lead", size=11.8, font="Bold")]
+    body = [w for k in range(8) for w in _row_words(60, 285, 300 + k * 13, "body", size=10.5)]
+    assert sum(len(w.text) for w in lead) > 2 * sum(len(w.text) for w in body)
+    assert body_font_size([PageWords(1, 595, 842, lead + body)]) == 10.5
+    # a document set all in bold still has a body size
+    assert body_font_size([PageWords(1, 595, 842, _row_words(60, 535, 100, "x", size=9, font="Bold"))]) == 9.0
 
 
 def test_layout_settings_resolve_and_reject_bad_values():
