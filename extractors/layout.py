@@ -49,6 +49,9 @@ DEFAULT_CAPTION_RATIO = 0.9
 #: The body size is read from regular-weight text when it holds at least this share of the
 #: characters (a bold lead can outweigh the body of a short page); otherwise from all text.
 DEFAULT_BODY_REGULAR_SHARE = 0.25
+#: The rest of a list item at the top of the next column stands at least this many font sizes
+#: in from the column's left edge (a hanging indent); a new paragraph starts at the edge.
+DEFAULT_LIST_INDENT_EM = 0.5
 
 BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
 #: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
@@ -144,6 +147,7 @@ class LayoutSettings:
     title_ratio: float = DEFAULT_TITLE_RATIO
     caption_ratio: float = DEFAULT_CAPTION_RATIO
     body_regular_share: float = DEFAULT_BODY_REGULAR_SHARE
+    list_indent_em: float = DEFAULT_LIST_INDENT_EM
 
     def __post_init__(self) -> None:
         if not 0 < self.margin_band < 0.5:
@@ -152,7 +156,7 @@ class LayoutSettings:
             raise ValueError(f"body_regular_share must be between 0 and 1, got {self.body_regular_share!r}")
         if self.gutter_min_rows < 2:
             raise ValueError(f"gutter_min_rows must be 2 or more, got {self.gutter_min_rows!r}")
-        for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio"):
+        for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio", "list_indent_em"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
 
@@ -805,12 +809,15 @@ def classify(drafts: list[_Draft], body_size: float, settings: LayoutSettings) -
 _RUNNING = ("paragraph", "list_item")
 
 
-def _continues(a: _Draft, b: _Draft) -> bool:
+def _continues(a: _Draft, b: _Draft, column_x0: float | None = None, list_indent_em: float = DEFAULT_LIST_INDENT_EM) -> bool:
     """Whether draft ``b`` continues paragraph or list item ``a`` across a column or page break.
 
-    The rest of a list item in the next column has no bullet, so it is read as a paragraph; it
-    is joined to the item on the same evidence as a paragraph's rest. A list item is compared
-    by its last line's style, since its first line carries the bullet glyph."""
+    The rest of a list item in the next column has no bullet, so it is read as a paragraph. A
+    list item often ends without punctuation, so its end alone does not say it runs on: the rest
+    must also start in lower case or stand indented from its column's left edge (``column_x0``)
+    by ``list_indent_em``, as the item's wrapped lines hang beside their bullet, where a new
+    paragraph starts at the edge. A list item is compared by its last line's style, since its
+    first line carries the bullet glyph."""
     if a.kind not in _RUNNING or b.kind != "paragraph":
         return False
     if not (a.last.last_in_column and b.first.first_in_column):
@@ -823,7 +830,11 @@ def _continues(a: _Draft, b: _Draft) -> bool:
     if end.endswith(_TERMINAL):
         return False
     start = b.first.text.lstrip()
-    return bool(start) and (start[0].islower() or start[0].isdigit() or not end.endswith(_TERMINAL))
+    if not start:
+        return False
+    if a.kind == "list_item" and not start[0].islower():
+        return column_x0 is not None and b.first.x0 >= column_x0 + list_indent_em * b.first.size
+    return True
 
 
 def _mark_column_ends(drafts: list[_Draft]) -> None:
@@ -841,15 +852,22 @@ def _mark_column_ends(drafts: list[_Draft]) -> None:
         body[-1].last.last_in_column = True
 
 
-def merge_continuations(drafts: list[_Draft]) -> list[_Draft]:
+def merge_continuations(drafts: list[_Draft], settings: LayoutSettings | None = None) -> list[_Draft]:
+    """Join paragraphs and list items cut by a column or page break (see ``_continues``)."""
+    cfg = settings or LayoutSettings()
     _mark_column_ends(drafts)
+    column_x0: dict[tuple[int, int, int], float] = {}
+    for d in drafts:
+        for line in d.lines:
+            key = (line.page, line.region, line.column)
+            column_x0[key] = min(column_x0.get(key, math.inf), line.x0)
     out: list[_Draft] = []
     pending: list[_Draft] = []  # captions between the two halves keep their place after the join
     for d in drafts:
         if d.kind == "caption" and out and out[-1].kind in _RUNNING and out[-1].last.last_in_column:
             pending.append(d)
             continue
-        if out and _continues(out[-1], d):
+        if out and _continues(out[-1], d, column_x0.get((d.first.page, d.first.region, d.first.column)), cfg.list_indent_em):
             out[-1].lines.extend(d.lines)
         else:
             out.extend(pending)
@@ -879,7 +897,7 @@ def build_blocks(
         region += used
     drafts = group_lines(lines, cfg)
     classify(drafts, body_size, cfg)
-    drafts = merge_continuations(drafts)
+    drafts = merge_continuations(drafts, cfg)
 
     vocab = Vocabulary(line.text for line in lines)
     blocks: list[Block] = []

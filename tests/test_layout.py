@@ -260,6 +260,37 @@ def test_column_that_starts_with_a_photo_keeps_the_text_beside_it_in_that_column
     assert [b.text for b in blocks if b.kind == "caption"] == [" ".join(w.text for w in words if w.text == "cap")]
 
 
+def _two_columns_with_item_at_the_break(right_first_x0: float) -> list:
+    """A left column that ends inside a list item with no punctuation, and a right column whose
+    first two lines start at ``right_first_x0`` ("Rest"), then paragraphs at the edge (308)."""
+    from extractors.layout import PageWords, Word, build_blocks
+
+    words = []
+    for k in range(8):
+        words += _row_words(52, 290, 100 + k * 12.2, f"para{k}")
+    top = 100 + 8 * 12.2 + 8
+    words.append(Word("•", 54, 58, top, top + 9.5, 9.5, "Body"))
+    words += _row_words(63, 290, top, "Item")
+    words += _row_words(63, 290, top + 12.2, "item1") + _row_words(63, 290, top + 24.4, "item2")
+    words += _row_words(right_first_x0, 545, 100, "Rest")
+    words += _row_words(right_first_x0, 480, 112.2, "rest1")
+    for k in range(8):
+        words += _row_words(308, 545, 132 + k * 12.2, f"next{k}")
+    return build_blocks([PageWords(1, 595.3, 841.9, words)])
+
+
+def test_list_item_cut_by_a_column_break_runs_on_only_into_an_indented_rest():
+    """The rest of a list item in the next column hangs indented like the item's wrapped lines
+    and is joined to it even when it starts with a capital; a paragraph that starts at the
+    column's edge after an item without punctuation is a new block."""
+    joined = [b for b in _two_columns_with_item_at_the_break(319) if b.kind == "list_item"]
+    assert len(joined) == 1 and joined[0].text.startswith("Item") and joined[0].text.endswith("rest1")
+    apart = _two_columns_with_item_at_the_break(308)
+    items = [b for b in apart if b.kind == "list_item"]
+    assert len(items) == 1 and items[0].text.endswith("item2")
+    assert any(b.kind == "paragraph" and b.text.startswith("Rest") for b in apart)
+
+
 def test_bullets_drawn_as_shapes_start_list_items():
     from schemas.records import BBox
     from extractors.layout import Word, _shape_bullets
