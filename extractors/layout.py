@@ -17,6 +17,7 @@ The page is read from the words' geometry alone, with no fixed page coordinates:
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import statistics
@@ -244,9 +245,16 @@ def _shape_bullets(shapes: Sequence[BBox], words: Sequence[Word]) -> list[Word]:
     glyph would.
     """
     bullets: list[Word] = []
+    if not shapes or not words:
+        return bullets
+    by_top = sorted(words, key=lambda w: w.top)
+    tops = [w.top for w in by_top]
+    tallest = max(w.bottom - w.top for w in words)
     for s in shapes:
         mid = (s.top + s.bottom) / 2
-        on_line = [w for w in words if w.top <= mid <= w.bottom]
+        # Only words whose top lies within one word height above the shape's middle can hold it.
+        near = by_top[bisect.bisect_left(tops, mid - tallest) : bisect.bisect_right(tops, mid)]
+        on_line = [w for w in near if w.top <= mid <= w.bottom]
         after = [w for w in on_line if w.x0 >= s.x1 - 0.5]
         if not after:
             continue
