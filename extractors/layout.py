@@ -2,17 +2,20 @@
 
 The page is read from the words' geometry alone, with no fixed page coordinates:
 
-1. words are grouped into *rows* (same baseline);
+1. words are grouped into *rows* (same baseline); list bullets drawn as small shapes become
+   bullet words, and a soft hyphen where a word breaks is kept as a mark;
 2. running headers and footers are found by position in the page's top or bottom band and by
    repetition across pages;
 3. column *gutters* are x positions where several rows have a wide gap; a run of rows that no
-   word crosses at a gutter is a column region, everything else is full width;
+   word crosses at a gutter is a column region, everything else is full width. A photo wholly
+   in one column is part of that column, so a column that starts with a photo starts there;
 4. regions are read top to bottom, the columns of a region left to right;
 5. lines become blocks at paragraph gaps, style changes, indents and bullets, and blocks are
    classified (title, heading, paragraph, list item, caption) from font size, weight and style
-   relative to the document's body text;
-6. a paragraph cut by a column or page break is joined again, and line-end hyphens that split
-   a word are removed (see ``extractors.text``).
+   relative to the document's body text (the size of its regular-weight text);
+6. a paragraph or list item cut by a column or page break is joined again (a caption between
+   the halves follows the joined block), and line-end hyphens that split a word are removed
+   (see ``extractors.text``).
 """
 
 from __future__ import annotations
