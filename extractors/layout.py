@@ -2,21 +2,25 @@
 
 The page is read from the words' geometry alone, with no fixed page coordinates:
 
-1. words are grouped into *rows* (same baseline);
+1. words are grouped into *rows* (same baseline); list bullets drawn as small shapes become
+   bullet words, and a soft hyphen where a word breaks is kept as a mark;
 2. running headers and footers are found by position in the page's top or bottom band and by
    repetition across pages;
 3. column *gutters* are x positions where several rows have a wide gap; a run of rows that no
-   word crosses at a gutter is a column region, everything else is full width;
+   word crosses at a gutter is a column region, everything else is full width. A photo wholly
+   in one column is part of that column, so a column that starts with a photo starts there;
 4. regions are read top to bottom, the columns of a region left to right;
 5. lines become blocks at paragraph gaps, style changes, indents and bullets, and blocks are
    classified (title, heading, paragraph, list item, caption) from font size, weight and style
-   relative to the document's body text;
-6. a paragraph cut by a column or page break is joined again, and line-end hyphens that split
-   a word are removed (see ``extractors.text``).
+   relative to the document's body text (the size of its regular-weight text);
+6. a paragraph or list item cut by a column or page break is joined again (a caption between
+   the halves follows the joined block), and line-end hyphens that split a word are removed
+   (see ``extractors.text``).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import statistics
@@ -29,7 +33,7 @@ import numpy as np
 
 from schemas.records import BBox, Block
 
-from .text import LINE_END_HYPHENS, Vocabulary, clean_text, collapse_spaces, join_lines
+from .text import LINE_END_HYPHENS, SOFT_HYPHEN, Vocabulary, clean_text, clean_word, collapse_spaces, join_lines
 
 #: Words whose baselines differ by less than this share of the font size are on one row.
 DEFAULT_ROW_TOLERANCE = 0.35
@@ -46,6 +50,12 @@ DEFAULT_HEADING_RATIO = 1.12
 DEFAULT_TITLE_RATIO = 1.5
 #: Text this much smaller than the body text (or italic) is a caption.
 DEFAULT_CAPTION_RATIO = 0.9
+#: The body size is read from regular-weight text when it holds at least this share of the
+#: characters (a bold lead can outweigh the body of a short page); otherwise from all text.
+DEFAULT_BODY_REGULAR_SHARE = 0.25
+#: The rest of a list item at the top of the next column stands at least this many font sizes
+#: in from the column's left edge (a hanging indent); a new paragraph starts at the edge.
+DEFAULT_LIST_INDENT_EM = 0.5
 
 BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
 #: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
@@ -140,13 +150,17 @@ class LayoutSettings:
     heading_ratio: float = DEFAULT_HEADING_RATIO
     title_ratio: float = DEFAULT_TITLE_RATIO
     caption_ratio: float = DEFAULT_CAPTION_RATIO
+    body_regular_share: float = DEFAULT_BODY_REGULAR_SHARE
+    list_indent_em: float = DEFAULT_LIST_INDENT_EM
 
     def __post_init__(self) -> None:
         if not 0 < self.margin_band < 0.5:
             raise ValueError(f"margin_band must be between 0 and 0.5 of the page height, got {self.margin_band!r}")
+        if not 0 <= self.body_regular_share <= 1:
+            raise ValueError(f"body_regular_share must be between 0 and 1, got {self.body_regular_share!r}")
         if self.gutter_min_rows < 2:
             raise ValueError(f"gutter_min_rows must be 2 or more, got {self.gutter_min_rows!r}")
-        for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio"):
+        for name in ("row_tolerance", "gutter_min_em", "paragraph_gap_em", "heading_ratio", "title_ratio", "list_indent_em"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
 
@@ -188,12 +202,13 @@ def words_of_page(page: Any, number: int) -> PageWords:
     Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
     cost of building pdfplumber's full object dictionaries, which the words do not need.
     """
-    from pdfminer.layout import LTChar, LTContainer, LTImage, LTRect
+    from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
 
     height = float(page.height)
     mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
     chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
     figures: list[BBox] = []
+    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
 
     def visit(objs: Iterable[Any]) -> None:
         for obj in objs:
@@ -206,11 +221,54 @@ def words_of_page(page: Any, number: int) -> PageWords:
                                   obj.get_text(), obj.size, font))
             elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
                 figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+            elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
+                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
             if isinstance(obj, LTContainer):
                 visit(obj)
 
     visit(page.layout)
-    return PageWords(number, float(page.width), height, _group_words(chars), figures)
+    words = _group_words(chars)
+    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
+
+
+#: A filled shape at most this many font sizes wide and high, before the first word of a line,
+#: is a list bullet drawn as a graphic (Chromium draws CSS list discs that way, with no glyph).
+DEFAULT_BULLET_SHAPE_EM = 0.6
+#: ... when the word it marks starts within this many font sizes to its right.
+DEFAULT_BULLET_GAP_EM = 1.5
+
+
+def _shape_bullets(shapes: Sequence[BBox], words: Sequence[Word]) -> list[Word]:
+    """A bullet word (``•``) for each small filled shape that marks the start of a line of text.
+
+    Without it, list items whose bullets are graphics run together into one paragraph. The
+    shape must be small beside the text it marks, centred on that text's line, with the text
+    just to its right and no word of the same line just to its left (a shape inside a line is
+    not a bullet). The bullet takes the marked word's line box, size and font, as a bullet
+    glyph would.
+    """
+    bullets: list[Word] = []
+    if not shapes or not words:
+        return bullets
+    by_top = sorted(words, key=lambda w: w.top)
+    tops = [w.top for w in by_top]
+    tallest = max(w.bottom - w.top for w in words)
+    for s in shapes:
+        mid = (s.top + s.bottom) / 2
+        # Only words whose top lies within one word height above the shape's middle can hold it.
+        near = by_top[bisect.bisect_left(tops, mid - tallest) : bisect.bisect_right(tops, mid)]
+        on_line = [w for w in near if w.top <= mid <= w.bottom]
+        after = [w for w in on_line if w.x0 >= s.x1 - 0.5]
+        if not after:
+            continue
+        w = min(after, key=lambda w: w.x0)
+        limit = DEFAULT_BULLET_SHAPE_EM * w.size
+        if s.x1 - s.x0 > limit or s.bottom - s.top > limit or w.x0 - s.x1 > DEFAULT_BULLET_GAP_EM * w.size:
+            continue
+        if any(s.x0 - DEFAULT_BULLET_GAP_EM * w.size < v.x1 <= s.x0 + 0.5 for v in on_line):
+            continue
+        bullets.append(Word(BULLETS[0], s.x0, s.x1, w.top, w.bottom, w.size, w.fontname))
+    return bullets
 
 
 def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]) -> list[Word]:
@@ -232,6 +290,9 @@ def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]
                 if current and any(
                     0 <= j < len(line) and not line[j][4].isspace() and abs(line[j][1] - c[1]) < 0.5 for j in (i - 1, i + 1)
                 ):
+                    if i + 1 < len(line) and line[i + 1][4] in LINE_END_HYPHENS and abs(line[i + 1][1] - c[1]) < 0.5:
+                        # ... and over the hyphen drawn for it where the word breaks: keep the evidence.
+                        current.append((c[0], c[1], c[1], c[3], SOFT_HYPHEN, c[5], c[6]))
                     continue
                 _flush(current, words)
                 current = []
@@ -247,8 +308,8 @@ def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]
 def _flush(current: list[tuple[float, float, float, float, str, float, str]], words: list[Word]) -> None:
     if not current:
         return
-    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_text("".join(c[4] for c in current))).strip()
-    if not text:
+    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_word("".join(c[4] for c in current))).strip()
+    if not text.strip(SOFT_HYPHEN):
         return
     first = current[0]
     words.append(Word(text, first[1], max(c[2] for c in current), min(c[0] for c in current),
@@ -284,11 +345,24 @@ def _row_text(row: Sequence[Word]) -> str:
     return " ".join(w.text for w in row)
 
 
-def body_font_size(pages: Sequence[PageWords]) -> float:
+def body_font_size(pages: Sequence[PageWords], regular_share: float = DEFAULT_BODY_REGULAR_SHARE) -> float:
+    """The size of the body text: the size that carries the most characters of regular-weight text.
+
+    Body text is set upright and not bold; a long bold lead (larger than the body on short
+    factsheets) or italic captions must not set the scale every other size is judged by. When
+    regular text is less than ``regular_share`` of all characters (a document set in bold, or
+    only a regular footer), every word counts.
+    """
     sizes: Counter[float] = Counter()
+    regular: Counter[float] = Counter()
     for p in pages:
         for w in p.words:
-            sizes[round(w.size * 2) / 2] += len(w.text)
+            key = round(w.size * 2) / 2
+            sizes[key] += len(w.text)
+            if not (w.bold or w.italic):
+                regular[key] += len(w.text)
+    if regular and sum(regular.values()) >= regular_share * sum(sizes.values()):
+        return regular.most_common(1)[0][0]
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
@@ -514,16 +588,49 @@ def _runs(lines: list[tuple[float, float, float]], para_gap: float) -> list[list
     return runs
 
 
-def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_size: float) -> tuple[float, float]:
+def _column_figures(
+    rows: Sequence[Sequence[Word]], gutter: Gutter, figures: Sequence[BBox], left_x0: float, right_x1: float
+) -> tuple[list[BBox], list[BBox]]:
+    """Figures that belong to the column left or right of the gutter: wholly on that side,
+    under that column's text, and in the same white strip (no row crosses the gutter's x
+    between the figure and the gutter's rows). A column may begin or end with a photo."""
+    x = gutter.x
+    crossing = [_row_box(r) for r in rows if any(w.x0 < x < w.x1 for w in r)]
+    left: list[BBox] = []
+    right: list[BBox] = []
+    for f in figures:
+        lo, hi = min(f.top, gutter.top), max(f.bottom, gutter.bottom)
+        if any(t < hi and b > lo for t, b in crossing):
+            continue
+        if f.x1 <= x and f.x1 > left_x0:
+            left.append(f)
+        elif f.x0 >= x and f.x0 < right_x1:
+            right.append(f)
+    return left, right
+
+
+def _trim(
+    rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_size: float, figures: Sequence[BBox] = ()
+) -> tuple[float, float]:
     """The gutter's region, without one-sided lines beyond the other column's end that are
     not column text: a full-width lead-in line ("These include:") after the region is a single
     short line; a column that runs on after a paragraph break has several lines or lines that
-    reach the column's edge."""
+    reach the column's edge.
+
+    A figure that belongs to one column counts as that column's content: when the left column
+    begins with a photo and its caption, the right column's first lines stand beside the photo
+    and are column text, not full-width text above the region."""
     inside = [r for r in rows if gutter.top - 0.5 <= _row_box(r)[0] and _row_box(r)[1] <= gutter.bottom + 0.5
               and not any(w.x0 < gutter.x < w.x1 for w in r)]
     x = gutter.x
     left = sorted((*_row_box(ws), max(w.x1 for w in ws)) for r in inside for ws in [[w for w in r if w.x1 <= x]] if ws)
     right = sorted((*_row_box(ws), min(w.x0 for w in ws)) for r in inside for ws in [[w for w in r if w.x0 >= x]] if ws)
+    if figures:
+        left_x0 = min(w.x0 for r in inside for w in r if w.x1 <= x)
+        right_x1 = max(w.x1 for r in inside for w in r if w.x0 >= x)
+        left_figures, right_figures = _column_figures(rows, gutter, figures, left_x0, right_x1)
+        left = sorted(left + [(f.top, f.bottom, f.x1) for f in left_figures])
+        right = sorted(right + [(f.top, f.bottom, f.x0) for f in right_figures])
     top = max(left[0][0], right[0][0])
     bottom = min(left[-1][1], right[-1][1])
     left_edge = max(e for _, _, e in left)
@@ -566,14 +673,18 @@ def _trim(rows: Sequence[Sequence[Word]], gutter: Gutter, para_gap: float, body_
 
 
 def order_lines(
-    rows: list[list[Word]], page: int, body_size: float, settings: LayoutSettings, region_base: int
+    rows: list[list[Word]], page: int, body_size: float, settings: LayoutSettings, region_base: int,
+    figures: Sequence[BBox] = (),
 ) -> tuple[list[Line], int]:
-    """Lines of one page's body rows in reading order, and the number of regions used."""
+    """Lines of one page's body rows in reading order, and the number of regions used.
+
+    ``figures`` (photos, shaded boxes) take part in finding where a column region begins and
+    ends, so that a column that starts with a photo starts at the photo."""
     if not rows:
         return [], 0
     para_gap = usual_row_gap(rows, body_size) + settings.paragraph_gap_em * body_size
     gutters = find_gutters(rows, body_size, settings)
-    trimmed = [_trim(rows, g, para_gap, body_size) for g in gutters]
+    trimmed = [_trim(rows, g, para_gap, body_size, figures) for g in gutters]
     # Gutters that run side by side (three columns) share one region: a column that starts
     # lower (under a photo) still belongs to the region, as far as its white strip allows.
     extents = []
@@ -705,21 +816,36 @@ def classify(drafts: list[_Draft], body_size: float, settings: LayoutSettings) -
             d.kind = "paragraph"
 
 
-def _continues(a: _Draft, b: _Draft) -> bool:
-    """Whether draft ``b`` continues paragraph ``a`` across a column or page break."""
-    if a.kind != "paragraph" or b.kind != "paragraph":
+#: Blocks whose text may run on across a column or page break.
+_RUNNING = ("paragraph", "list_item")
+
+
+def _continues(a: _Draft, b: _Draft, column_x0: float | None = None, list_indent_em: float = DEFAULT_LIST_INDENT_EM) -> bool:
+    """Whether draft ``b`` continues paragraph or list item ``a`` across a column or page break.
+
+    The rest of a list item in the next column has no bullet, so it is read as a paragraph. A
+    list item often ends without punctuation, so its end alone does not say it runs on: the rest
+    must also start in lower case or stand indented from its column's left edge (``column_x0``)
+    by ``list_indent_em``, as the item's wrapped lines hang beside their bullet, where a new
+    paragraph starts at the edge. A list item is compared by its last line's style, since its
+    first line carries the bullet glyph."""
+    if a.kind not in _RUNNING or b.kind != "paragraph":
         return False
     if not (a.last.last_in_column and b.first.first_in_column):
         return False
-    if a.first.style() != b.first.style():
+    if (a.first if a.kind == "paragraph" else a.last).style() != b.first.style():
         return False
     end = a.last.text.rstrip()
-    if end.endswith(LINE_END_HYPHENS):
+    if end.endswith(LINE_END_HYPHENS + (SOFT_HYPHEN,)):
         return True
     if end.endswith(_TERMINAL):
         return False
     start = b.first.text.lstrip()
-    return bool(start) and (start[0].islower() or start[0].isdigit() or not end.endswith(_TERMINAL))
+    if not start:
+        return False
+    if a.kind == "list_item" and not start[0].islower():
+        return column_x0 is not None and b.first.x0 >= column_x0 + list_indent_em * b.first.size
+    return True
 
 
 def _mark_column_ends(drafts: list[_Draft]) -> None:
@@ -737,15 +863,22 @@ def _mark_column_ends(drafts: list[_Draft]) -> None:
         body[-1].last.last_in_column = True
 
 
-def merge_continuations(drafts: list[_Draft]) -> list[_Draft]:
+def merge_continuations(drafts: list[_Draft], settings: LayoutSettings | None = None) -> list[_Draft]:
+    """Join paragraphs and list items cut by a column or page break (see ``_continues``)."""
+    cfg = settings or LayoutSettings()
     _mark_column_ends(drafts)
+    column_x0: dict[tuple[int, int, int], float] = {}
+    for d in drafts:
+        for line in d.lines:
+            key = (line.page, line.region, line.column)
+            column_x0[key] = min(column_x0.get(key, math.inf), line.x0)
     out: list[_Draft] = []
     pending: list[_Draft] = []  # captions between the two halves keep their place after the join
     for d in drafts:
-        if d.kind == "caption" and out and out[-1].kind == "paragraph" and out[-1].last.last_in_column:
+        if d.kind == "caption" and out and out[-1].kind in _RUNNING and out[-1].last.last_in_column:
             pending.append(d)
             continue
-        if out and _continues(out[-1], d):
+        if out and _continues(out[-1], d, column_x0.get((d.first.page, d.first.region, d.first.column)), cfg.list_indent_em):
             out[-1].lines.extend(d.lines)
         else:
             out.extend(pending)
@@ -765,17 +898,17 @@ def build_blocks(
 ) -> list[Block]:
     """All blocks of a document, in reading order, headers and footers included."""
     cfg = LayoutSettings.resolve(settings)
-    body_size = body_font_size(pages)
+    body_size = body_font_size(pages, cfg.body_regular_share)
     body_rows, margins = split_margins(pages, body_size, cfg)
     lines: list[Line] = []
     region = 0
     for p in pages:
-        page_lines, used = order_lines(body_rows[p.number], p.number, body_size, cfg, region)
+        page_lines, used = order_lines(body_rows[p.number], p.number, body_size, cfg, region, p.figures)
         lines.extend(page_lines)
         region += used
     drafts = group_lines(lines, cfg)
     classify(drafts, body_size, cfg)
-    drafts = merge_continuations(drafts)
+    drafts = merge_continuations(drafts, cfg)
 
     vocab = Vocabulary(line.text for line in lines)
     blocks: list[Block] = []
@@ -810,4 +943,4 @@ def build_blocks(
 
 def _margin_block(block_id: int, page: int, kind: str, words: list[Word]) -> Block:
     line = Line(words, page)
-    return Block(block_id, page, kind, collapse_spaces(line.text), line.bbox, None)
+    return Block(block_id, page, kind, collapse_spaces(clean_text(line.text)), line.bbox, None)

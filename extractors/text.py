@@ -37,6 +37,23 @@ _SPACES = re.compile(r"\s+")
 
 #: Hyphen characters that may end a line: hyphen-minus, hyphen, non-breaking hyphen.
 LINE_END_HYPHENS = ("-", "\u2010", "\u2011")
+#: A soft hyphen at the end of a word as drawn on the page: the typesetter broke the word there,
+#: so the two parts are one word. ``clean_word`` keeps it (and only it) as this mark.
+SOFT_HYPHEN = "\u00ad"
+_WORD_END_SOFT_HYPHEN = re.compile("\u00ad+[-\u2010\u2011]?$")
+
+#: Prefixes that British (and NATO) usage joins with a hyphen even where an American dictionary
+#: writes the compound solid ("non-combat", "self-defence"): at a line end the hyphen is kept.
+_HYPHEN_PREFIXES = frozenset({"non", "self"})
+#: Words that follow a name or an acronym after a hyphen to make an adjective ("Wielingen-class",
+#: "NATO-led", "Brussels-based"). After a capitalised first part that no dictionary knows, the
+#: hyphen before one of these is a real one; other second parts may be the rest of a name cut by
+#: hyphenation ("Stolten-" + "berg").
+_COMPOUND_HEADS = frozenset({
+    "backed", "based", "born", "bound", "brokered", "built", "centred", "centered", "class", "controlled",
+    "era", "flagged", "funded", "held", "led", "level", "like", "linked", "made", "mandated", "owned",
+    "registered", "related", "run", "size", "sized", "speaking", "sponsored", "style", "trained", "type", "wide",
+})
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-\u2010'’][^\W\d_]+)*", re.UNICODE)
 
@@ -56,6 +73,19 @@ _BRITISH = [
 def clean_text(text: str) -> str:
     """Expand ligatures, drop soft hyphens and zero-width characters, make odd spaces plain."""
     return text.translate(_TRANSLATE)
+
+
+def clean_word(text: str) -> str:
+    """``clean_text`` for one word as drawn on the page, keeping a soft hyphen at its end.
+
+    A soft hyphen inside a word is invisible and only splits the word for the typesetter, so
+    it goes. At the end of a word (with or without the visible hyphen glyph drawn for it) it says
+    that the line break splits one word; ``join_lines`` joins the parts without any guessing.
+    """
+    m = _WORD_END_SOFT_HYPHEN.search(text)
+    if m:
+        return clean_text(text[: m.start()]) + SOFT_HYPHEN
+    return clean_text(text)
 
 
 def collapse_spaces(text: str) -> str:
@@ -94,7 +124,7 @@ class Vocabulary:
     def add(self, line: str) -> None:
         # The last token of a line ending in a hyphen is a fragment: leave it out.
         body = line.rstrip()
-        if body.endswith(LINE_END_HYPHENS):
+        if body.endswith(LINE_END_HYPHENS + (SOFT_HYPHEN,)):
             body = body.rsplit(" ", 1)[0] if " " in body else ""
         for match in _WORD.finditer(body):
             token = match.group(0).lower()
@@ -116,6 +146,8 @@ def keeps_hyphen(left: str, right: str, vocab: Vocabulary | None = None) -> bool
     True
     >>> keeps_hyphen("tanker", "transport")
     True
+    >>> keeps_hyphen("Wielingen", "class"), keeps_hyphen("NATO", "led"), keeps_hyphen("non", "combat")
+    (True, True, True)
     """
     vocab = vocab or Vocabulary()
     left_w = re.sub(r"^.*[^\w]", "", left)  # last word of the left part
@@ -135,9 +167,19 @@ def keeps_hyphen(left: str, right: str, vocab: Vocabulary | None = None) -> bool
     # 2. A capitalised second part is a name or a compound of names: Jean-Claude, Euro-Atlantic.
     if right_word[0].isupper():
         return True
-    # 3. The dictionary.
+    # 3. A prefix written with a hyphen in British usage, before a whole word: non-combat.
+    if left_w.lower() in _HYPHEN_PREFIXES and len(right_word) >= 4 and in_dictionary(right_word):
+        return True
+    # 4. The dictionary.
     if in_dictionary(joined):
         return False
+    # 5. An acronym before a lower-case word (NATO-led, EU-funded): acronyms are not hyphenated
+    #    inside, so the hyphen joins two words.
+    if len(left_w) >= 2 and left_w.isalpha() and left_w.isupper():
+        return True
+    # 6. A name the dictionary does not know, then a word that makes compounds: Wielingen-class.
+    if left_w[0].isupper() and right_word.lower() in _COMPOUND_HEADS and not in_dictionary(left_w):
+        return True
     return len(left_w) > 2 and in_dictionary(left_w) and in_dictionary(right_word)
 
 
@@ -151,7 +193,9 @@ def join_lines(lines: list[str], vocab: Vocabulary | None = None) -> str:
         if not out:
             out = line
             continue
-        if out.endswith(LINE_END_HYPHENS) and len(out) > 1 and out[-2].isalpha() and line[:1].isalnum():
+        if out.endswith(SOFT_HYPHEN):
+            out = out[:-1] + line  # the typesetter's own break inside one word
+        elif out.endswith(LINE_END_HYPHENS) and len(out) > 1 and out[-2].isalpha() and line[:1].isalnum():
             head = out[:-1]
             word_start = max(head.rfind(" "), head.rfind("/")) + 1
             if keeps_hyphen(head[word_start:], line, vocab):
@@ -160,4 +204,4 @@ def join_lines(lines: list[str], vocab: Vocabulary | None = None) -> str:
                 out = head + line
         else:
             out = out + " " + line
-    return out
+    return out.replace(SOFT_HYPHEN, "")
