@@ -15,25 +15,26 @@ The page is read from the words' geometry alone, with no fixed page coordinates:
    relative to the document's body text (the size of its regular-weight text);
 6. a paragraph or list item cut by a column or page break is joined again (a caption between
    the halves follows the joined block), and line-end hyphens that split a word are removed
-   (see ``extractors.text``).
+   (the last section: the document's own words, then a dictionary, then the shape of the parts).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 
 from schemas.records import BBox, Block
 
-from .text import LINE_END_HYPHENS, SOFT_HYPHEN, Vocabulary, clean_text, clean_word, collapse_spaces, join_lines
+from .normalise import HYPHENS
+from .pdf import BULLETS, SOFT_HYPHEN, PageWords, Word, clean_text
 
 #: Words whose baselines differ by less than this share of the font size are on one row.
 DEFAULT_ROW_TOLERANCE = 0.35
@@ -57,32 +58,8 @@ DEFAULT_BODY_REGULAR_SHARE = 0.25
 #: in from the column's left edge (a hanging indent); a new paragraph starts at the edge.
 DEFAULT_LIST_INDENT_EM = 0.5
 
-BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
-#: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
-_UNKNOWN_GLYPH = re.compile(r"\(cid:\d+\)")
 _PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(/|of)\s*\d{1,4})?$", re.IGNORECASE)
 _TERMINAL = (".", "!", "?", ":", ";", "”", '"', ")")
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-    fontname: str
-
-    @property
-    def bold(self) -> bool:
-        name = self.fontname.lower()
-        return any(k in name for k in ("bold", "black", "heavy", "semibold", "demi"))
-
-    @property
-    def italic(self) -> bool:
-        name = self.fontname.lower()
-        return "italic" in name or "oblique" in name
 
 
 @dataclass
@@ -176,144 +153,6 @@ class LayoutSettings:
                 raise ValueError(f"unknown layout settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
             return cls(**value)
         raise ValueError(f"layout settings must be None, a dict or LayoutSettings, got {type(value).__name__}")
-
-
-@dataclass
-class PageWords:
-    number: int
-    width: float
-    height: float
-    words: list[Word]
-    figures: list[BBox] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------------------- words
-
-
-#: Characters closer than this (points) belong to one word; a space always separates words.
-DEFAULT_X_TOLERANCE = 1.5
-#: Characters whose tops differ by less than this (points) are on one line.
-DEFAULT_Y_TOLERANCE = 3.0
-
-
-def words_of_page(page: Any, number: int) -> PageWords:
-    """The words of a pdfplumber page, cleaned, with font name and size, and its figures.
-
-    Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
-    cost of building pdfplumber's full object dictionaries, which the words do not need.
-    """
-    from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
-
-    height = float(page.height)
-    mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
-    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
-    figures: list[BBox] = []
-    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
-
-    def visit(objs: Iterable[Any]) -> None:
-        for obj in objs:
-            if isinstance(obj, LTChar):
-                if obj.upright:
-                    font = obj.fontname
-                    if isinstance(font, bytes):
-                        font = font.decode("latin-1", "replace")
-                    chars.append((height - obj.y1 + mb_top, obj.x0 + mb_x0, obj.x1 + mb_x0, height - obj.y0 + mb_top,
-                                  obj.get_text(), obj.size, font))
-            elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
-                figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
-            elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
-                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
-            if isinstance(obj, LTContainer):
-                visit(obj)
-
-    visit(page.layout)
-    words = _group_words(chars)
-    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
-
-
-#: A filled shape at most this many font sizes wide and high, before the first word of a line,
-#: is a list bullet drawn as a graphic (Chromium draws CSS list discs that way, with no glyph).
-DEFAULT_BULLET_SHAPE_EM = 0.6
-#: ... when the word it marks starts within this many font sizes to its right.
-DEFAULT_BULLET_GAP_EM = 1.5
-
-
-def _shape_bullets(shapes: Sequence[BBox], words: Sequence[Word]) -> list[Word]:
-    """A bullet word (``•``) for each small filled shape that marks the start of a line of text.
-
-    Without it, list items whose bullets are graphics run together into one paragraph. The
-    shape must be small beside the text it marks, centred on that text's line, with the text
-    just to its right and no word of the same line just to its left (a shape inside a line is
-    not a bullet). The bullet takes the marked word's line box, size and font, as a bullet
-    glyph would.
-    """
-    bullets: list[Word] = []
-    if not shapes or not words:
-        return bullets
-    by_top = sorted(words, key=lambda w: w.top)
-    tops = [w.top for w in by_top]
-    tallest = max(w.bottom - w.top for w in words)
-    for s in shapes:
-        mid = (s.top + s.bottom) / 2
-        # Only words whose top lies within one word height above the shape's middle can hold it.
-        near = by_top[bisect.bisect_left(tops, mid - tallest) : bisect.bisect_right(tops, mid)]
-        on_line = [w for w in near if w.top <= mid <= w.bottom]
-        after = [w for w in on_line if w.x0 >= s.x1 - 0.5]
-        if not after:
-            continue
-        w = min(after, key=lambda w: w.x0)
-        limit = DEFAULT_BULLET_SHAPE_EM * w.size
-        if s.x1 - s.x0 > limit or s.bottom - s.top > limit or w.x0 - s.x1 > DEFAULT_BULLET_GAP_EM * w.size:
-            continue
-        if any(s.x0 - DEFAULT_BULLET_GAP_EM * w.size < v.x1 <= s.x0 + 0.5 for v in on_line):
-            continue
-        bullets.append(Word(BULLETS[0], s.x0, s.x1, w.top, w.bottom, w.size, w.fontname))
-    return bullets
-
-
-def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]) -> list[Word]:
-    """Characters into words: lines by top, words split at spaces and at gaps."""
-    chars.sort(key=lambda c: c[0])
-    lines: list[list[tuple[float, float, float, float, str, float, str]]] = []
-    for c in chars:
-        if lines and c[0] - lines[-1][0][0] <= DEFAULT_Y_TOLERANCE:
-            lines[-1].append(c)
-        else:
-            lines.append([c])
-    words: list[Word] = []
-    for line in lines:
-        line.sort(key=lambda c: c[1])
-        current: list[tuple[float, float, float, float, str, float, str]] = []
-        for i, c in enumerate(line):
-            if c[4].isspace():
-                # A space drawn over a letter (Chromium's soft hyphen: no advance) joins, not splits.
-                if current and any(
-                    0 <= j < len(line) and not line[j][4].isspace() and abs(line[j][1] - c[1]) < 0.5 for j in (i - 1, i + 1)
-                ):
-                    if i + 1 < len(line) and line[i + 1][4] in LINE_END_HYPHENS and abs(line[i + 1][1] - c[1]) < 0.5:
-                        # ... and over the hyphen drawn for it where the word breaks: keep the evidence.
-                        current.append((c[0], c[1], c[1], c[3], SOFT_HYPHEN, c[5], c[6]))
-                    continue
-                _flush(current, words)
-                current = []
-                continue
-            if current and c[1] - current[-1][2] > DEFAULT_X_TOLERANCE:
-                _flush(current, words)
-                current = []
-            current.append(c)
-        _flush(current, words)
-    return words
-
-
-def _flush(current: list[tuple[float, float, float, float, str, float, str]], words: list[Word]) -> None:
-    if not current:
-        return
-    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_word("".join(c[4] for c in current))).strip()
-    if not text.strip(SOFT_HYPHEN):
-        return
-    first = current[0]
-    words.append(Word(text, first[1], max(c[2] for c in current), min(c[0] for c in current),
-                      max(c[3] for c in current), first[5], first[6]))
 
 
 def _rows(words: Iterable[Word], tolerance: float) -> list[list[Word]]:
@@ -931,10 +770,8 @@ def build_blocks(
                 continue
             if d.kind == "heading":
                 section = text
-            bbox = d.first.bbox
-            for line in d.lines:
-                if line.page == d.first.page:
-                    bbox = bbox.union(line.bbox)
+            # the box of its words on the page where it starts
+            bbox = Line([w for line in d.lines if line.page == d.first.page for w in line.words], d.first.page).bbox
             blocks.append(Block(len(blocks), d.first.page, d.kind, text, bbox, section if d.kind != "title" else None))
         for kind, ws in footers:
             blocks.append(_margin_block(len(blocks), p.number, kind, ws))
@@ -944,3 +781,164 @@ def build_blocks(
 def _margin_block(block_id: int, page: int, kind: str, words: list[Word]) -> Block:
     line = Line(words, page)
     return Block(block_id, page, kind, collapse_spaces(clean_text(line.text)), line.bbox, None)
+
+
+# ------------------------------------------------------------------------------- hyphenation
+
+# Text clean-up: Unicode normalisation and undoing line-end hyphenation.
+#
+# Whether a hyphen at the end of a line splits one word ("organi-" + "sations") or is a real
+# hyphen ("Jean-" + "Claude", "tanker-" + "transport") is decided from evidence, in this order:
+# the document's own words (the joined or the hyphenated form used elsewhere in it), then a
+# dictionary (pyspellchecker's English word list, British spellings mapped to it), then the
+# shape of the parts (a capitalised second part keeps its hyphen).
+
+#: Hyphen characters that may end a line.
+LINE_END_HYPHENS = tuple(HYPHENS)
+_SPACES = re.compile(r"\s+")
+
+#: Prefixes that British (and NATO) usage joins with a hyphen even where an American dictionary
+#: writes the compound solid ("non-combat", "self-defence"): at a line end the hyphen is kept.
+_HYPHEN_PREFIXES = frozenset({"non", "self"})
+#: Words that follow a name or an acronym after a hyphen to make an adjective ("Wielingen-class",
+#: "NATO-led", "Brussels-based"). After a capitalised first part that no dictionary knows, the
+#: hyphen before one of these is a real one; other second parts may be the rest of a name cut by
+#: hyphenation ("Stolten-" + "berg").
+_COMPOUND_HEADS = frozenset({
+    "backed", "based", "born", "bound", "brokered", "built", "centred", "centered", "class", "controlled",
+    "era", "flagged", "funded", "held", "led", "level", "like", "linked", "made", "mandated", "owned",
+    "registered", "related", "run", "size", "sized", "speaking", "sponsored", "style", "trained", "type", "wide",
+})
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-\u2010'’][^\W\d_]+)*", re.UNICODE)
+
+# British spellings mapped to the American ones the dictionary holds.
+_BRITISH = [
+    (re.compile(r"isation"), "ization"),
+    (re.compile(r"ise(d|s)?$"), r"ize\1"),
+    (re.compile(r"ising$"), "izing"),
+    (re.compile(r"our(s)?$"), r"or\1"),
+    (re.compile(r"yse(d|s)?$"), r"yze\1"),
+    (re.compile(r"tre(s)?$"), r"ter\1"),
+    (re.compile(r"ence$"), "ense"),
+    (re.compile(r"ogue(s)?$"), r"og\1"),
+]
+
+
+def collapse_spaces(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+@cache
+def _dictionary() -> frozenset[str]:
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(language="en").word_frequency.keys())
+
+
+def in_dictionary(word: str) -> bool:
+    """True when ``word`` (any case) is an English word, British spellings included."""
+    w = word.lower()
+    words = _dictionary()
+    if w in words:
+        return True
+    for pattern, repl in _BRITISH:
+        alt = pattern.sub(repl, w)
+        if alt != w and alt in words:
+            return True
+    return False
+
+
+class Vocabulary:
+    """The words of one document: which appear whole and which appear hyphenated mid-line."""
+
+    def __init__(self, lines: Iterable[str] = ()) -> None:
+        self.words: set[str] = set()
+        self.hyphenated: set[str] = set()
+        for line in lines:
+            self.add(line)
+
+    def add(self, line: str) -> None:
+        # The last token of a line ending in a hyphen is a fragment: leave it out.
+        body = line.rstrip()
+        if body.endswith(LINE_END_HYPHENS + (SOFT_HYPHEN,)):
+            body = body.rsplit(" ", 1)[0] if " " in body else ""
+        for match in _WORD.finditer(body):
+            token = match.group(0).lower()
+            if "-" in token or "\u2010" in token:
+                self.hyphenated.add(token.replace("\u2010", "-"))
+                for part in re.split(r"[-\u2010]", token):
+                    self.words.add(part)
+            else:
+                self.words.add(token)
+
+
+def keeps_hyphen(left: str, right: str, vocab: Vocabulary | None = None) -> bool:
+    """Decide whether the hyphen between ``left`` (the word part before a line-end hyphen)
+    and ``right`` (the first word of the next line) is a real hyphen.
+
+    >>> keeps_hyphen("organi", "sations")
+    False
+    >>> keeps_hyphen("Jean", "Claude")
+    True
+    >>> keeps_hyphen("tanker", "transport")
+    True
+    >>> keeps_hyphen("Wielingen", "class"), keeps_hyphen("NATO", "led"), keeps_hyphen("non", "combat")
+    (True, True, True)
+    """
+    vocab = vocab or Vocabulary()
+    left_w = re.sub(r"^.*[^\w]", "", left)  # last word of the left part
+    right_w = re.match(r"\w*", right)
+    right_word = right_w.group(0) if right_w else ""
+    if not left_w or not right_word:
+        return True
+    if right_word[0].isdigit() or left_w[-1].isdigit():
+        return True  # "2019-" + "2022", "F-" + "35"
+    joined = (left_w + right_word).lower()
+    hyphened = f"{left_w}-{right_word}".lower()
+    # 1. The document itself.
+    if hyphened in vocab.hyphenated:
+        return True
+    if joined in vocab.words:
+        return False
+    # 2. A capitalised second part is a name or a compound of names: Jean-Claude, Euro-Atlantic.
+    if right_word[0].isupper():
+        return True
+    # 3. A prefix written with a hyphen in British usage, before a whole word: non-combat.
+    if left_w.lower() in _HYPHEN_PREFIXES and len(right_word) >= 4 and in_dictionary(right_word):
+        return True
+    # 4. The dictionary.
+    if in_dictionary(joined):
+        return False
+    # 5. An acronym before a lower-case word (NATO-led, EU-funded): acronyms are not hyphenated
+    #    inside, so the hyphen joins two words.
+    if len(left_w) >= 2 and left_w.isalpha() and left_w.isupper():
+        return True
+    # 6. A name the dictionary does not know, then a word that makes compounds: Wielingen-class.
+    if left_w[0].isupper() and right_word.lower() in _COMPOUND_HEADS and not in_dictionary(left_w):
+        return True
+    return len(left_w) > 2 and in_dictionary(left_w) and in_dictionary(right_word)
+
+
+def join_lines(lines: list[str], vocab: Vocabulary | None = None) -> str:
+    """Join the lines of one block into one string, undoing line-end hyphenation."""
+    out = ""
+    for line in lines:
+        line = collapse_spaces(line)
+        if not line:
+            continue
+        if not out:
+            out = line
+            continue
+        if out.endswith(SOFT_HYPHEN):
+            out = out[:-1] + line  # the typesetter's own break inside one word
+        elif out.endswith(LINE_END_HYPHENS) and len(out) > 1 and out[-2].isalpha() and line[:1].isalnum():
+            head = out[:-1]
+            word_start = max(head.rfind(" "), head.rfind("/")) + 1
+            if keeps_hyphen(head[word_start:], line, vocab):
+                out = head + "-" + line
+            else:
+                out = head + line
+        else:
+            out = out + " " + line
+    return out.replace(SOFT_HYPHEN, "")

@@ -79,6 +79,9 @@ from .data import read_rows as _rows
 
 #: Every dash and hyphen character a PDF may print, hyphen-minus first.
 DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+#: The hyphens among them (hyphen-minus, hyphen, non-breaking hyphen): what a line may end with
+#: when a word or a compound is broken.
+HYPHENS = DASHES[:3]
 #: Characters written for an apostrophe.
 APOSTROPHES = "'\u2019\u2018\u02bc`"
 _PLAIN = str.maketrans({**dict.fromkeys(DASHES[1:], "-"), **dict.fromkeys(APOSTROPHES[1:], "'"), "\u00a0": " ", "\u202f": " "})

@@ -1,14 +1,265 @@
-"""Opening PDFs and reading their pages' words, with errors a person can act on."""
+"""A PDF's pages as words: opening the file (with errors a person can act on), reading the
+words of each page from its text layer with font, size and box, or by OCR when it has none.
+
+Words are the unit everything after works on; characters become words here (ligatures expanded,
+odd spaces made plain, a soft hyphen where a word breaks kept as a mark, list bullets drawn as
+shapes made bullet words).
+
+## OCR
+
+OCR for PDFs without a text layer (scans), with the ``tesseract`` command when installed.
+
+Each page is rendered with pypdfium2 (pdfplumber's own renderer) and read by tesseract's TSV
+output, which gives every word with its box; the words then go through the same layout
+analysis as a born-digital PDF, so line-end hyphens are undone and list items found the same
+way. Two things are made to look as they would in a text layer first:
+
+- a list bullet that tesseract reads as a character ("¢", "«", "e", ...) becomes the bullet
+  "•", so it is neither taken as text nor missed as a list item;
+- the font size of a line comes from its tesseract paragraph, not from the line's own box
+  (a line without ascenders or descenders has a lower box): otherwise the lines of one
+  paragraph differ in "size", are cut into separate blocks, and a hyphen at the end of one
+  line is never joined to the next.
+
+Install tesseract with ``apt-get install tesseract-ocr`` (Debian/Ubuntu) or ``brew install
+tesseract`` (macOS).
+"""
 
 from __future__ import annotations
 
+import bisect
+import csv
 import hashlib
+import io
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError
+from schemas.records import BBox
 
-from .layout import PageWords, words_of_page
+from .normalise import HYPHENS
+
+BULLETS = "•●▪■◦‣∙○□➢►✓\uf0b7\uf0a7\ufffd"
+#: A glyph the PDF gives no Unicode for; alone at the start of a line it is a bullet.
+_UNKNOWN_GLYPH = re.compile(r"\(cid:\d+\)")
+
+# Characters that are typographic variants of plain text. Curly quotes are kept as they are.
+_CHAR_MAP = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+    "\u00a0": " ",  # no-break space
+    "\u2007": " ",  # figure space
+    "\u202f": " ",  # narrow no-break space
+    "\u2009": " ",  # thin space
+    "\u00ad": "",  # soft hyphen
+    "\u200b": "",  # zero-width space
+    "\u200c": "",
+    "\u200d": "",
+    "\ufeff": "",
+}
+_TRANSLATE = str.maketrans(_CHAR_MAP)
+
+#: A soft hyphen at the end of a word as drawn on the page: the typesetter broke the word there,
+#: so the two parts are one word. ``clean_word`` keeps it (and only it) as this mark.
+SOFT_HYPHEN = "\u00ad"
+_WORD_END_SOFT_HYPHEN = re.compile("\u00ad+[-\u2010\u2011]?$")
+
+
+def clean_text(text: str) -> str:
+    """Expand ligatures, drop soft hyphens and zero-width characters, make odd spaces plain."""
+    return text.translate(_TRANSLATE)
+
+
+def clean_word(text: str) -> str:
+    """``clean_text`` for one word as drawn on the page, keeping a soft hyphen at its end.
+
+    A soft hyphen inside a word is invisible and only splits the word for the typesetter, so
+    it goes. At the end of a word (with or without the visible hyphen glyph drawn for it) it says
+    that the line break splits one word; ``join_lines`` joins the parts without any guessing.
+    """
+    m = _WORD_END_SOFT_HYPHEN.search(text)
+    if m:
+        return clean_text(text[: m.start()]) + SOFT_HYPHEN
+    return clean_text(text)
+
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    fontname: str
+
+    @property
+    def bold(self) -> bool:
+        name = self.fontname.lower()
+        return any(k in name for k in ("bold", "black", "heavy", "semibold", "demi"))
+
+    @property
+    def italic(self) -> bool:
+        name = self.fontname.lower()
+        return "italic" in name or "oblique" in name
+
+
+
+@dataclass
+class PageWords:
+    number: int
+    width: float
+    height: float
+    words: list[Word]
+    figures: list[BBox] = field(default_factory=list)
+
+
+
+# --------------------------------------------------------------------------------------- words
+
+
+#: Characters closer than this (points) belong to one word; a space always separates words.
+DEFAULT_X_TOLERANCE = 1.5
+#: Characters whose tops differ by less than this (points) are on one line.
+DEFAULT_Y_TOLERANCE = 3.0
+
+
+def words_of_page(page: Any, number: int) -> PageWords:
+    """The words of a pdfplumber page, cleaned, with font name and size, and its figures.
+
+    Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
+    cost of building pdfplumber's full object dictionaries, which the words do not need.
+    """
+    from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
+
+    height = float(page.height)
+    mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
+    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
+    figures: list[BBox] = []
+    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
+
+    def visit(objs: Iterable[Any]) -> None:
+        for obj in objs:
+            if isinstance(obj, LTChar):
+                if obj.upright:
+                    font = obj.fontname
+                    if isinstance(font, bytes):
+                        font = font.decode("latin-1", "replace")
+                    chars.append((height - obj.y1 + mb_top, obj.x0 + mb_x0, obj.x1 + mb_x0, height - obj.y0 + mb_top,
+                                  obj.get_text(), obj.size, font))
+            elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
+                figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+            elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
+                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+            if isinstance(obj, LTContainer):
+                visit(obj)
+
+    visit(page.layout)
+    words = _group_words(chars)
+    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
+
+
+#: A filled shape at most this many font sizes wide and high, before the first word of a line,
+#: is a list bullet drawn as a graphic (Chromium draws CSS list discs that way, with no glyph).
+DEFAULT_BULLET_SHAPE_EM = 0.6
+#: ... when the word it marks starts within this many font sizes to its right.
+DEFAULT_BULLET_GAP_EM = 1.5
+
+
+def _shape_bullets(shapes: Sequence[BBox], words: Sequence[Word]) -> list[Word]:
+    """A bullet word (``•``) for each small filled shape that marks the start of a line of text.
+
+    Without it, list items whose bullets are graphics run together into one paragraph. The
+    shape must be small beside the text it marks, centred on that text's line, with the text
+    just to its right and no word of the same line just to its left (a shape inside a line is
+    not a bullet). The bullet takes the marked word's line box, size and font, as a bullet
+    glyph would.
+    """
+    bullets: list[Word] = []
+    if not shapes or not words:
+        return bullets
+    by_top = sorted(words, key=lambda w: w.top)
+    tops = [w.top for w in by_top]
+    tallest = max(w.bottom - w.top for w in words)
+    for s in shapes:
+        mid = (s.top + s.bottom) / 2
+        # Only words whose top lies within one word height above the shape's middle can hold it.
+        near = by_top[bisect.bisect_left(tops, mid - tallest) : bisect.bisect_right(tops, mid)]
+        on_line = [w for w in near if w.top <= mid <= w.bottom]
+        after = [w for w in on_line if w.x0 >= s.x1 - 0.5]
+        if not after:
+            continue
+        w = min(after, key=lambda w: w.x0)
+        limit = DEFAULT_BULLET_SHAPE_EM * w.size
+        if s.x1 - s.x0 > limit or s.bottom - s.top > limit or w.x0 - s.x1 > DEFAULT_BULLET_GAP_EM * w.size:
+            continue
+        if any(s.x0 - DEFAULT_BULLET_GAP_EM * w.size < v.x1 <= s.x0 + 0.5 for v in on_line):
+            continue
+        bullets.append(Word(BULLETS[0], s.x0, s.x1, w.top, w.bottom, w.size, w.fontname))
+    return bullets
+
+
+def _group_words(chars: list[tuple[float, float, float, float, str, float, str]]) -> list[Word]:
+    """Characters into words: lines by top, words split at spaces and at gaps."""
+    chars.sort(key=lambda c: c[0])
+    lines: list[list[tuple[float, float, float, float, str, float, str]]] = []
+    for c in chars:
+        if lines and c[0] - lines[-1][0][0] <= DEFAULT_Y_TOLERANCE:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    words: list[Word] = []
+    for line in lines:
+        line.sort(key=lambda c: c[1])
+        current: list[tuple[float, float, float, float, str, float, str]] = []
+        for i, c in enumerate(line):
+            if c[4].isspace():
+                # A space drawn over a letter (Chromium's soft hyphen: no advance) joins, not splits.
+                if current and any(
+                    0 <= j < len(line) and not line[j][4].isspace() and abs(line[j][1] - c[1]) < 0.5 for j in (i - 1, i + 1)
+                ):
+                    if i + 1 < len(line) and line[i + 1][4] in HYPHENS and abs(line[i + 1][1] - c[1]) < 0.5:
+                        # ... and over the hyphen drawn for it where the word breaks: keep the evidence.
+                        current.append((c[0], c[1], c[1], c[3], SOFT_HYPHEN, c[5], c[6]))
+                    continue
+                _flush(current, words)
+                current = []
+                continue
+            if current and c[1] - current[-1][2] > DEFAULT_X_TOLERANCE:
+                _flush(current, words)
+                current = []
+            current.append(c)
+        _flush(current, words)
+    return words
+
+
+def _flush(current: list[tuple[float, float, float, float, str, float, str]], words: list[Word]) -> None:
+    if not current:
+        return
+    text = _UNKNOWN_GLYPH.sub("\ufffd", clean_word("".join(c[4] for c in current))).strip()
+    if not text.strip(SOFT_HYPHEN):
+        return
+    first = current[0]
+    words.append(Word(text, first[1], max(c[2] for c in current), min(c[0] for c in current),
+                      max(c[3] for c in current), first[5], first[6]))
+
+
+
+# ------------------------------------------------------------------------------------ the file
 
 
 def file_digest(path: Path) -> str:
@@ -60,8 +311,6 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
             raise MemoryError(f"{path.name}: {exc}") from exc  # a limit, not a damaged file
         raise _explain(exc, path) from exc
     if not any(p.words for p in pages):
-        from .ocr import ocr_available, ocr_pages
-
         if ocr and ocr_available():
             try:
                 pages = ocr_pages(path)
@@ -112,3 +361,117 @@ def _sniff(head: bytes) -> str:
     if b"<html" in lowered or b"<!doctype" in lowered:
         return "an HTML page"
     return "something else"
+
+
+# ------------------------------------------------------------------------------------------ OCR
+
+DEFAULT_DPI = 300
+#: A text line's box is about this many times the font size (ascender to descender).
+DEFAULT_LINE_HEIGHT_EM = 1.25
+#: Characters tesseract reads for a round list bullet, alone or glued to the item's first word.
+OCR_BULLET_SYMBOLS = frozenset("¢©®°*•·■●▪")
+#: Characters it also reads for a bullet that can be text ("e", "o", guillemets): a bullet only
+#: when alone at the start of a line and followed by a gap wider than a space.
+OCR_BULLET_LOOKALIKES = frozenset({"e", "o", "«", "»"})
+#: That gap, in font sizes: a word space is about a quarter of the size, a bullet's indent more.
+DEFAULT_OCR_BULLET_GAP_EM = 0.4
+#: Tesseract's reading of a hyphen at the end of a line, besides the hyphen itself.
+_OCR_LINE_END_HYPHENS = ("¬",)
+
+
+def ocr_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = 120.0) -> list[PageWords]:
+    """The words of every page of ``path`` as tesseract reads them, in PDF points."""
+    import pypdfium2
+
+    scale = dpi / 72.0
+    pages: list[PageWords] = []
+    pdf = pypdfium2.PdfDocument(str(path))
+    try:
+        with tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
+            for number in range(len(pdf)):
+                page = pdf[number]
+                width, height = page.get_size()
+                image = page.render(scale=scale).to_pil().convert("L")
+                png = Path(tmp) / f"page-{number + 1}.png"
+                image.save(png)
+                out = subprocess.run(
+                    ["tesseract", str(png), "stdout", "-l", language, "--psm", "3", "tsv"],
+                    capture_output=True, text=True, timeout=timeout, check=True,
+                ).stdout
+                pages.append(PageWords(number + 1, float(width), float(height), _words(out, scale)))
+                page.close()
+    finally:
+        pdf.close()
+    return pages
+
+
+def _words(tsv: str, scale: float) -> list[Word]:
+    """Word boxes in points; words share their line's top and bottom, so a line is one row."""
+    rows = list(csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE))
+    lines: dict[tuple[str, str, str, str], tuple[float, float]] = {}
+    par_heights: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for r in rows:
+        if r["level"] == "4":
+            top = int(r["top"]) / scale
+            height = int(r["height"]) / scale
+            lines[(r["page_num"], r["block_num"], r["par_num"], r["line_num"])] = (top, top + height)
+            par_heights[(r["page_num"], r["block_num"], r["par_num"])].append(height)
+    by_line: dict[tuple[str, str, str, str], list[Word]] = defaultdict(list)
+    for r in rows:
+        text = clean_text(r.get("text") or "").strip()
+        if r["level"] != "5" or not text or float(r["conf"]) < 0:
+            continue
+        key = (r["page_num"], r["block_num"], r["par_num"], r["line_num"])
+        x0 = int(r["left"]) / scale
+        x1 = x0 + int(r["width"]) / scale
+        word_top = int(r["top"]) / scale
+        top, bottom = lines.get(key, (word_top, word_top + int(r["height"]) / scale))
+        heights = par_heights.get(key[:3]) or [bottom - top]
+        size = round(statistics.median(heights) / DEFAULT_LINE_HEIGHT_EM * 2) / 2
+        by_line[key].append(Word(text, x0, x1, top, bottom, size, "OCR"))
+    words: list[Word] = []
+    for line in by_line.values():
+        words.extend(_line_end_hyphen(_bullet(sorted(line, key=lambda w: w.x0))))
+    return words
+
+
+def _bullet(line: list[Word]) -> list[Word]:
+    """The words of one OCR line with a misread bullet at its start made the bullet "•".
+
+    A bullet symbol alone or glued to a capitalised or numbered first word ("¢NATO") is a
+    bullet; a look-alike that can be text ("e", "«") only when it stands alone before a gap
+    wider than a word space, as a bullet stands before its item's text.
+    """
+    if not line:
+        return line
+    first = line[0]
+    bullet = BULLETS[0]
+    if first.text in OCR_BULLET_SYMBOLS or first.text in OCR_BULLET_LOOKALIKES:
+        if len(line) < 2:
+            return line
+        gap = line[1].x0 - first.x1
+        if first.text in OCR_BULLET_SYMBOLS or gap >= DEFAULT_OCR_BULLET_GAP_EM * first.size:
+            return [Word(bullet, first.x0, first.x1, first.top, first.bottom, first.size, first.fontname), *line[1:]]
+        return line
+    if len(first.text) > 1 and first.text[0] in OCR_BULLET_SYMBOLS and (first.text[1].isupper() or first.text[1].isdigit()):
+        # One glyph's width for the bullet, the rest for the word.
+        cut = first.x0 + (first.x1 - first.x0) / len(first.text)
+        return [
+            Word(bullet, first.x0, cut, first.top, first.bottom, first.size, first.fontname),
+            Word(first.text[1:], cut, first.x1, first.top, first.bottom, first.size, first.fontname),
+            *line[1:],
+        ]
+    return line
+
+
+def _line_end_hyphen(line: list[Word]) -> list[Word]:
+    """A hyphen tesseract read as another character at the end of a line becomes "-", so the
+    break is undone (or kept) by the same rules as in a text layer."""
+    if line and line[-1].text.endswith(_OCR_LINE_END_HYPHENS) and len(line[-1].text) > 1:
+        w = line[-1]
+        return [*line[:-1], Word(w.text[:-1] + "-", w.x0, w.x1, w.top, w.bottom, w.size, w.fontname)]
+    return line

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from extractors.ocr import ocr_available
+from extractors.pdf import ocr_available
 from extractors.pipeline import process_pdf
 from flows.workers import WorkerPool
 from schemas.settings import Settings

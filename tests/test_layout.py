@@ -1,6 +1,9 @@
 """Layout extraction on the sample factsheets and the shared corpus: reading order, block kinds,
 headers, captions; synthetic pages for the mechanisms (a column that starts with a photo, bullets
-drawn as shapes, a bold lead); OCR words."""
+drawn as shapes, a bold lead); OCR words.
+
+Hyphenation and text clean-up: Unicode clean-up and line-end hyphenation.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.layout import LayoutSettings
+from extractors.layout import LayoutSettings, Vocabulary, join_lines, keeps_hyphen
+from extractors.pdf import SOFT_HYPHEN, clean_text, clean_word
 from extractors.pipeline import extract_document
 
 from . import eval_extract
@@ -291,7 +295,7 @@ def test_list_item_cut_by_a_column_break_runs_on_only_into_an_indented_rest():
 
 
 def test_bullets_drawn_as_shapes_start_list_items():
-    from extractors.layout import Word, _shape_bullets
+    from extractors.pdf import Word, _shape_bullets
     from schemas.records import BBox
 
     line1 = [Word("Cyber", 58, 80, 100, 109, 8.6, "Body"), Word("defence", 83, 110, 100, 109, 8.6, "Body")]
@@ -337,8 +341,8 @@ def test_chromium_soft_hyphen_at_a_line_end_is_marked_and_joined():
     """Chromium draws a used soft hyphen as a zero-advance space over the hyphen glyph: the word
     keeps a soft-hyphen mark, and the break is undone without guessing (no dictionary knows
     "Wielin" + "gen")."""
-    from extractors.layout import _group_words
-    from extractors.text import SOFT_HYPHEN, join_lines
+    from extractors.layout import join_lines
+    from extractors.pdf import SOFT_HYPHEN, _group_words
 
     word = _chars("Wielin", 50.0)
     space = (100.0, 80.0, 82.7, 109.0, " ", 9.0, "Body")  # drawn at the hyphen's x, no advance
@@ -380,7 +384,7 @@ def _line(top: int, height: int, text: str, left: int = 300, space: int = 10, ch
 
 def _ocr_blocks(tsv: str) -> list:
     from extractors.layout import PageWords, build_blocks
-    from extractors.ocr import _words
+    from extractors.pdf import _words
 
     return build_blocks([PageWords(1, 595.0, 842.0, _words(tsv, 300 / 72))])
 
@@ -419,10 +423,92 @@ def test_ocr_misread_bullets_are_bullets_not_text():
 
 
 def test_ocr_lookalike_at_line_start_with_a_word_space_stays_text():
-    from extractors.ocr import _words
+    from extractors.pdf import _words
 
     # "«" followed by an ordinary word space (10 px, 0.3 of the size) opens a quotation;
     # a word that merely starts with "e" stays a word.
     tsv = _tsv([[(1000, 42, [("«", 300, 16), ("Deterrence", 326, 200), ("matters", 536, 140)])],
                 [(1100, 42, [("eNATO", 300, 100), ("text", 414, 80)])]])
     assert [w.text for w in _words(tsv, 300 / 72)] == ["«", "Deterrence", "matters", "eNATO", "text"]
+
+
+# --- hyphenation and clean-up ------------------------------------------------------------
+
+
+def test_clean_text_expands_ligatures_and_plain_spaces_but_keeps_curly_quotes():
+    assert clean_text("ﬁnancial ﬂeet\u00a0NATO’s “joint”") == "financial fleet NATO’s “joint”"
+    assert clean_text("organi\u00adsations") == "organisations"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "keep"),
+    [
+        ("organi", "sations", False),
+        ("coop", "eration", False),
+        ("require", "ments", False),
+        ("Jean", "Claude", True),
+        ("tanker", "transport", True),
+        ("rules", "based", True),
+        ("Euro", "Atlantic", True),
+        ("2019", "2022", True),
+        # a name the dictionary does not know, then a word that makes compounds
+        ("Wielingen", "class", True),
+        ("Brussels", "based", True),
+        # the rest of a name cut by hyphenation is not a compound
+        ("Stolten", "berg", False),
+        # acronyms are not hyphenated inside
+        ("NATO", "led", True),
+        ("EU", "funded", True),
+        # British hyphenated prefixes, though the dictionary has the solid form
+        ("non", "combat", True),
+        ("non", "discrimination", True),
+        ("self", "defence", True),
+        # ... but not before the rest of a word
+        ("non", "etheless", False),
+        ("self", "ish", False),
+    ],
+)
+def test_keeps_hyphen(left, right, keep):
+    assert keeps_hyphen(left, right) is keep
+
+
+def test_document_words_decide_first():
+    # "cyber-security" written with a hyphen elsewhere in the document keeps its hyphen,
+    vocab = Vocabulary(["cyber-security is a priority"])
+    assert keeps_hyphen("cyber", "security", vocab) is True
+    # and a word the document uses whole is joined.
+    vocab = Vocabulary(["the cybersecurity agency"])
+    assert keeps_hyphen("cyber", "security", vocab) is False
+
+
+def test_join_lines():
+    assert join_lines(["the two organi-", "sations and Jean-", "Claude Juncker"]) == "the two organisations and Jean-Claude Juncker"
+    assert join_lines(["a  b ", "", " c"]) == "a b c"
+
+
+def test_hyphenated_compound_across_a_line_end_stays_whole():
+    assert join_lines(["the Belgian Wielingen-", "class frigates"]) == "the Belgian Wielingen-class frigates"
+    assert join_lines(["all NATO-", "led operations"]) == "all NATO-led operations"
+    assert join_lines(["a new non-", "combat mission"]) == "a new non-combat mission"
+    # a compound whose parts carry soft hyphens: the soft hyphens go, the real hyphen stays
+    assert join_lines(["the Wie\u00adlin\u00adgen-", "class frigates"]) == "the Wielingen-class frigates"
+    assert clean_text("Wie\u00adlin\u00adgen-class") == "Wielingen-class"
+
+
+def test_soft_hyphen_at_a_line_end_joins_the_word_whatever_the_parts():
+    # The soft hyphen says the typesetter broke one word: no dictionary or name rule applies.
+    assert clean_word("Wielin\u00ad") == "Wielin" + SOFT_HYPHEN
+    assert clean_word("deve\u00ad\u2010") == "deve" + SOFT_HYPHEN  # soft hyphen and the hyphen drawn for it
+    assert clean_word("capa\u00adbili\u00adties") == "capabilities"
+    assert clean_word("NATO-led") == "NATO-led"
+    lines = ["the Wielin" + SOFT_HYPHEN, "gen-class frigates and their deve" + SOFT_HYPHEN, "lopment"]
+    assert join_lines(lines) == "the Wielingen-class frigates and their development"
+    # a soft hyphen left inside a line is invisible: it never reaches the text
+    assert join_lines(["a capa" + SOFT_HYPHEN + " b"]) == "a capa b"
+    assert SOFT_HYPHEN not in join_lines(["x" + SOFT_HYPHEN])
+
+
+def test_a_line_ending_in_a_soft_hyphen_does_not_teach_the_vocabulary_a_fragment():
+    vocab = Vocabulary(["their deve" + SOFT_HYPHEN, "lopment plans"])
+    assert "deve" not in vocab.words
+    assert {"their", "lopment", "plans"} <= vocab.words
