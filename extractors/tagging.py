@@ -85,6 +85,7 @@ import logging
 import re
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -106,6 +107,7 @@ from .normalise import (
     DASHES,
     currency_codes,
     money_extent,
+    month_number,
     parse_amount,
     parse_date,
     plain_punctuation,
@@ -306,7 +308,7 @@ DEFINITE = frozenset({"the", "these", "those", "both", "its", "their", "our", "h
 #: Tags (Penn Treebank) of the words of a counted noun phrase, and of the adjectives dropped from its unit.
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "VBG"})
-NAME_PARTICLES = frozenset({"von", "van", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "bin", "al", "ter"})
+NAME_PARTICLES = frozenset({"von", "van", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "bin", "al", "el", "ter"})
 #: Tokens that may sit between names in a list: "exercises such as CMX and Cyber Coalition".
 _LIST_GLUE = frozenset({",", "and", "or", "such", "as", "including", "like", "the", "a", "an", "e.g.", ":", "’s", "'s"})
 
@@ -408,7 +410,8 @@ class FactsheetEntities:
     module's docstring). Its word lists are saved with the pipeline (:meth:`to_disk`)."""
 
     #: The data files the component reads; saved beside the pipeline by :meth:`to_disk`.
-    FILES = ("roles.txt", "places.csv", "org_keywords.txt", "event_nouns.txt")
+    FILES = ("roles.txt", "places.csv", "org_keywords.txt", "event_nouns.txt", "facility_nouns.txt",
+             "group_cues.txt", "ship_prefixes.txt", "vessel_nouns.txt", "modifier_heads.txt", "qualifiers.csv")
 
     def __init__(self, nlp: Language, data: Path = DATA) -> None:
         self.vocab = nlp.vocab
@@ -425,6 +428,14 @@ class FactsheetEntities:
             self.place_matcher.add(label, [self._doc(n) for n, lab in self.places.items() if lab == label])
         self.org_keywords = frozenset(w.lower() for w in read_lines("org_keywords.txt", data))
         self.event_nouns = frozenset(w.lower() for w in read_lines("event_nouns.txt", data))
+        self.facilities = tuple(tuple(w.lower().split()) for w in read_lines("facility_nouns.txt", data))
+        cues = read_rows("group_cues.txt", data)
+        self.cue_qualifiers = frozenset(r["word"] for r in cues if r["kind"] == "qualifier")
+        self.cue_nouns = frozenset(r["word"] for r in cues if r["kind"] == "noun")
+        self.ship_prefixes = frozenset(read_lines("ship_prefixes.txt", data))
+        self.vessel_nouns = frozenset(w.lower() for w in read_lines("vessel_nouns.txt", data))
+        self.modifier_heads = frozenset(w.lower() for w in read_lines("modifier_heads.txt", data))
+        self.qualifier_words = frozenset(w for r in read_rows("qualifiers.csv", data) for w in r["text"].lower().split())
 
     def _doc(self, text: str) -> Doc:
         return self.tokenizer(text)
@@ -461,11 +472,210 @@ class FactsheetEntities:
                 continue
             kept.append(span)
             taken.update(range(span.start, span.end))
+        names = dict(self._name_runs(doc, connectors=False))  # start -> end of each run of name words
+        kept = self._structure(doc, kept, roles, role_tokens, names)
+        taken = {i for k in kept for i in range(k.start, k.end)}
         kept.extend(self._people_after_roles(doc, roles, taken))
         kept.extend(self._missed_money(doc, taken))
+        kept.extend(self._missed_years(doc, taken))
         kept.extend(self._missed_places(doc, taken | model_tokens | role_tokens))
+        ships = self._ships(doc, names)
+        kept = [k for k in kept if not any(a < k.end and k.start < b for a, b in ships)]
         set_entities(doc, kept)
         return doc
+
+    # --- structure: names recognised by their shape, whatever the model said ----------------------
+
+    def _structure(self, doc: Doc, kept: list[Span], roles: dict[int, int], role_tokens: set[int], names: dict[int, int]) -> list[Span]:
+        """Names recognised by structure replace what the model made of their words: a name with
+        an organisation's head noun ("NATO Maritime Centre for Security of Critical Undersea
+        Infrastructure", "Combined Task Force 150"), a facility ("Camp Marmal"), a name an
+        apposition calls a group ("the armed group M23"), an office named by a possessive ("the
+        Prime Minister's Office"), the second operation of "Operation A and B". A gazetteer or
+        pattern match is only replaced by a longer name that contains it."""
+        found = self._named_bodies(doc, role_tokens) + self._cued_groups(doc, names) + self._possessive_offices(doc, roles, names)
+        found += self._conjoined_operations(doc, kept, names)
+        for span in sorted(found, key=lambda x: (-(x.end - x.start), x.start)):
+            clash = [k for k in kept if k.start < span.end and span.start < k.end]
+            if any((k.start, k.end) == (span.start, span.end) and k.id_ for k in clash):
+                continue  # the gazetteer's own name: its label and canonical stand
+            inside = all(span.start <= k.start and k.end <= span.end for k in clash)
+            if any(k.id_ for k in clash) and not inside:
+                continue  # crosses a gazetteer name
+            if not inside and any(k.end - k.start >= span.end - span.start for k in clash):
+                continue
+            kept = [k for k in kept if k not in clash] + [span]
+        return sorted(kept, key=lambda k: k.start)
+
+    @staticmethod
+    def _name_token(tok: Token) -> bool:
+        """A word that can be part of a proper name: capitalised or an acronym ("NATO", "M23")."""
+        t = tok.text
+        return bool(t) and t[0].isupper() and any(c.isalpha() for c in t)
+
+    def _name_runs(self, doc: Doc, connectors: bool = True) -> list[tuple[int, int]]:
+        """Maximal runs of name words, joined by inner hyphens ("Euro-Atlantic") and, inside a
+        complement, by small words ("Centre for Security of Critical Undersea Infrastructure",
+        "Science for Peace and Security Programme"); a number right after a head noun belongs to
+        the name ("Standing NATO Maritime Group 2")."""
+        runs: list[tuple[int, int]] = []
+        i = 0
+        n = len(doc)
+        while i < n:
+            if doc[i].lower_ in NAME_PARTICLES and _inner_hyphen(doc, i + 1) and i + 2 < n and self._name_token(doc[i + 2]):
+                start, j, complement = i, i + 3, False  # "al-Shabaab"
+            elif not self._name_token(doc[i]):
+                i += 1
+                continue
+            else:
+                start, j, complement = i, i + 1, False
+            while j < n:
+                tok = doc[j]
+                if self._name_token(tok):
+                    j += 1
+                elif _inner_hyphen(doc, j) and j + 1 < n and self._name_token(doc[j + 1]):
+                    j += 2
+                elif tok.like_num and doc[j - 1].lower_ in self.org_keywords:
+                    j += 1  # "Combined Task Force 150"
+                    break
+                elif connectors and tok.lower_ in ("of", "for", "on", "and", "&", "de", "des", "du") and j + 1 < n:
+                    k = j + 1
+                    if doc[k].lower_ == "the" and k + 1 < n:
+                        k += 1
+                    if not self._name_token(doc[k]) or doc[k].ent_id_ and tok.lower_ == "and":
+                        break
+                    if tok.lower_ in ("and", "&") and not complement:
+                        break  # "the European Union and NATO": two names
+                    complement = complement or tok.lower_ in ("of", "for", "on")
+                    j = k
+                else:
+                    break
+            runs.append((start, j))
+            i = j
+        return runs
+
+    def _title_case_block(self, doc: Doc) -> bool:
+        """A heading set in Title Case ("NATO's Relations With The European Union"): no content
+        word in lower case, so capitals say nothing of where names are."""
+        words = [t for t in doc if t.is_alpha]
+        return len(words) >= 3 and not any(t.is_lower and len(t) > 3 for t in words)
+
+    def _facility(self, words: Sequence[str]) -> bool:
+        low = [w.lower() for w in words]
+        return low[0] == "camp" and len(low) > 1 or any(len(low) > len(f) and tuple(low[-len(f):]) == f for f in self.facilities)
+
+    def _named_bodies(self, doc: Doc, role_tokens: set[int]) -> list[Span]:
+        if self._title_case_block(doc):
+            return []
+        out = []
+        for start, end in self._name_runs(doc):
+            first = start
+            # a run begins after its leading function words ("In", "The") and roles
+            while start < end and (doc[start].is_stop or start in role_tokens):
+                start += 1
+            connector = next((i for i in range(start, end) if doc[i].lower_ in ("of", "for", "on")), None)
+            if (
+                start == first and connector is not None and (first == 0 or doc[first - 1].text in ".!?;:•")
+                and not any(doc[i].lower_ in self.org_keywords for i in range(start, connector))
+            ):
+                # "Ships of Task Force 62": a sentence's first word is capitalised anyway
+                start = connector + 1 + (doc[connector + 1].lower_ == "the")
+            while end > start and (end - 1 in role_tokens or doc[end - 1].is_stop):
+                end -= 1
+            if end - start < 2 or any(i in role_tokens for i in range(start, end)):
+                continue
+            if _described(doc, start):
+                continue  # "a Distinctive Partnership": a description, not a name
+            words = [t.text for t in doc[start:end] if t.is_alpha]
+            if not words or any(w in ("Operation", "Operations", "Mission") for w in words):
+                continue  # operations have their own patterns
+            if self._facility(words):
+                out.append(Span(doc, start, end, label="LOC"))
+                continue
+            heads = [i for i in range(start, end) if doc[i].lower_ in self.org_keywords]
+            if not heads:
+                continue
+            # the name ends at its last head noun, or after a number or a complement that follows
+            # it ("Force 150", "Centre for Security of …"); other words are another name
+            # ("European Commission Jean-Claude Juncker")
+            after = heads[-1] + 1
+            if after < end and not (doc[after].like_num or doc[after].lower_ in ("of", "for", "on")):
+                end = after
+            if end - start < 2:
+                continue
+            words = [t.text for t in doc[start:end] if t.is_alpha]
+            low = [w.lower() for w in words]
+            if set(low) & self.event_nouns:
+                continue
+            if all(w in self.org_keywords or w in SMALL_WORDS for w in low):
+                continue  # "Allied Command": generic words only
+            span = doc[start:end]
+            if self._is_event_name(doc, span):
+                continue
+            out.append(Span(doc, start, end, label="ORG"))
+        return out
+
+    def _cued_groups(self, doc: Doc, runs: dict[int, int]) -> list[Span]:
+        """Names an apposition calls a group: "the armed group M23", "the terrorist
+        organisation Islamic State", "Al-Shabaab, an armed group"."""
+        out = []
+        ends = {e: s for s, e in runs.items()}
+        for i, tok in enumerate(doc):
+            if tok.lower_ not in self.cue_nouns or i == 0 or doc[i - 1].lower_ not in self.cue_qualifiers:
+                continue
+            j = i + 1
+            if j in runs:  # "the armed group M23"
+                out.append(Span(doc, j, runs[j], label="ORG"))
+            k = i - 2  # "M23, an armed group": back over "an"/"the" and the comma
+            while k >= 0 and doc[k].lower_ in ("a", "an", "the", "one", "another"):
+                k -= 1
+            if k >= 1 and doc[k].text == "," and k in ends:
+                out.append(Span(doc, ends[k], k, label="ORG"))
+        return out
+
+    def _possessive_offices(self, doc: Doc, roles: dict[int, int], runs: dict[int, int]) -> list[Span]:
+        """An office named by a possessive of a role: "the Prime Minister's Office", "the
+        President's Delivery Unit"."""
+        out = []
+        for start, stop in roles.items():
+            if stop < len(doc) and doc[stop].text in ("'s", "’s") and stop + 1 in runs:
+                end = runs[stop + 1]
+                if doc[end - 1].lower_ in self.org_keywords:
+                    out.append(Span(doc, start, end, label="ORG"))
+        return out
+
+    def _conjoined_operations(self, doc: Doc, kept: list[Span], runs: dict[int, int]) -> list[Span]:
+        """The names after "Operation A" joined by "and" or commas are operations too:
+        "Operation Ocean Shield and Atalanta", "Operations Sea Guardian and Active Endeavour"."""
+        out = []
+        for k in kept:
+            if k.label_ != "OPERATION" or doc[k.start].text not in ("Operation", "Operations"):
+                continue
+            j = k.end
+            while j + 1 < len(doc) and doc[j].lower_ in (",", "and") and j + 1 in runs:
+                if doc[j + 1].text in ("Operation", "Operations"):
+                    break
+                end = runs[j + 1]
+                span = Span(doc, j + 1, end, label="OPERATION")
+                span.id_ = "Operation " + span.text
+                out.append(span)
+                j = end
+        return out
+
+    def _ships(self, doc: Doc, runs: dict[int, int]) -> list[tuple[int, int]]:
+        """Token ranges naming ships: after a navy's prefix ("HNLMS Tromp") or a kind of ship
+        ("the frigate Karel Doorman", "the Wielingen-class frigate Louise-Marie"). No label of
+        the contract fits a ship: whatever the model called it is dropped."""
+        out = []
+        for i, tok in enumerate(doc):
+            if tok.text in self.ship_prefixes and i + 1 in runs:
+                out.append((i, runs[i + 1]))
+            elif tok.lower_.rstrip("s") in self.vessel_nouns and i + 1 in runs and tok.is_lower:
+                end = runs[i + 1]
+                if doc[i + 1].text in self.ship_prefixes:
+                    continue  # the prefix case above
+                out.append((i + 1, end))
+        return out
 
     # --- per label ---
 
@@ -481,6 +691,10 @@ class FactsheetEntities:
         label = LABEL_MAP.get(source)
         if label is None:
             return None
+        if not from_ruler:
+            ent = _before_spaced_dash(doc, ent)  # "Cape Verde Islands - Amphibious": a title, then a caption
+            if len(ent) == 0:
+                return None
         if from_ruler:
             span = self._operation(doc, ent, roles) if label == "OPERATION" else _strip_the(doc, ent)
             if span is None or len(span) == 0:
@@ -488,6 +702,8 @@ class FactsheetEntities:
             new = Span(doc, span.start, span.end, label=label)
             new.id_ = ent.ent_id_
             return new
+        if label == "AMOUNT" and _is_year(doc, ent):
+            return Span(doc, ent.start, ent.end, label="DATE")  # "the 1997 Charter": a year, not a count
         if label == "AMOUNT":
             span = self._amount(doc, ent)
         elif label == "DATE":
@@ -515,6 +731,8 @@ class FactsheetEntities:
         return doc[span.start : end]
 
     def _amount(self, doc: Doc, ent: Span) -> Span | None:
+        if self._designated(doc, ent.start):
+            return None  # "Type 214", "Learjet 45", "Resolution 1244": a number in a designation
         start, end = money_extent(doc.text, ent.start_char, ent.end_char)
         start = qualifier_start(doc.text, start)
         span = doc.char_span(start, end, alignment_mode="expand")
@@ -529,6 +747,19 @@ class FactsheetEntities:
             return None  # a bare number counts nothing named
         return doc[span.start : stop]
 
+    def _designated(self, doc: Doc, i: int) -> bool:
+        """Whether the number at token ``i`` is part of a designation: right after a capitalised
+        word that is not a function word, a qualifier or a month, inside a sentence ("Type 214
+        submarines", "Article 5"); not "Around 10,000" or "In 2019"."""
+        if i < 2 or not doc[i].like_num:
+            return False
+        prev = doc[i - 1]
+        return (
+            prev.is_alpha and prev.text[0].isupper() and not prev.is_stop
+            and prev.lower_ not in self.qualifier_words and month_number(prev.text) is None
+            and not doc[i - 2].is_punct
+        )
+
     @staticmethod
     def _noun_end(doc: Doc, i: int) -> int | None:
         """End of the noun phrase a number at ``i`` counts: adjectives then nouns ("eight
@@ -538,6 +769,12 @@ class FactsheetEntities:
         j = i
         while j < len(doc) and j - i < 6:
             tok = doc[j]
+            if tok.text[:1].isupper() and j + 1 < len(doc) and doc[j + 1].like_num:
+                j += 2  # "four Type 214 submarines": the designation describes the noun counted
+                continue
+            if _DESIGNATION.match(tok.text):
+                j += 1  # "20 F-35 aircraft"
+                continue
             if tok.ent_type_ and tok.ent_type_ not in ("NORP", "ORG") or not (tok.is_alpha or _inner_hyphen(doc, j)):
                 break
             if tagged:
@@ -617,8 +854,8 @@ class FactsheetEntities:
             if _role_len(roles, i, span.end):
                 span = doc[span.start : i]
                 break
-        if len(span) == 0 or self._is_event_name(doc, span):
-            return None, "ORG"
+        if len(span) == 0 or _described(doc, span.start) or self._is_event_name(doc, span):
+            return None, "ORG"  # "a Distinctive Partnership", "A specific Trust Fund": descriptions, not names
         words = [t.lower_ for t in span if t.is_alpha]
         if any(t.text == "Mission" for t in span) or span[0].text == "Operation" and len(span) > 1:
             return span, "OPERATION"
@@ -647,6 +884,8 @@ class FactsheetEntities:
         first = span[0].text
         if first in {"Operation", "Mission", "Exercise"} or any(t.text in ("Operation", "Mission") for t in span):
             return None
+        if any(any(c.isdigit() for c in t.text) for t in span) or any(t.lower_ in self.org_keywords for t in span):
+            return None  # "b060623al" (a photo's id), "Command Structure": not people
         if (first.isupper() and len(first) >= 2) or any(t.like_num for t in span):
             return None  # "EUTM Mali", "EUMPM Niger": acronyms are not people
         return span
@@ -713,6 +952,18 @@ class FactsheetEntities:
             if end - j >= 2 and not any(k in taken for k in range(j, end)):
                 out.append(Span(doc, j, end, label="PERSON"))
                 taken.update(range(j, end))
+        return out
+
+    @staticmethod
+    def _missed_years(doc: Doc, taken: set[int]) -> list[Span]:
+        """A year the model left untagged that dates a named thing: "the 1997 Charter", "its
+        2010 Strategic Concept"."""
+        out = []
+        for tok in doc:
+            if tok.i in taken or tok.i == 0 or tok.i + 1 >= len(doc) or not re.fullmatch(r"(19|20)\d\d", tok.text):
+                continue
+            if doc[tok.i - 1].lower_ in ("the", "its", "their", "this", "that") and doc[tok.i + 1].text[:1].isupper():
+                out.append(Span(doc, tok.i, tok.i + 1, label="DATE"))
         return out
 
     @staticmethod
@@ -785,6 +1036,39 @@ def _inner_hyphen(doc: Doc, i: int) -> bool:
     return tok.text in ("-", "\u2010", "\u2011") and i > 0 and not doc[i - 1].whitespace_ and not tok.whitespace_
 
 
+#: A designation written as one word: "F-35", "A400M", "MQ-9", "C-17".
+_DESIGNATION = re.compile(r"^[A-Z][A-Za-z]{0,3}-?\d+[A-Za-z]?$")
+
+
+def _described(doc: Doc, start: int) -> bool:
+    """Whether the capitalised words at ``start`` follow an indefinite article, perhaps with
+    adjectives between ("a Distinctive Partnership", "A specific Trust Fund"): a description of
+    something, not its name. A name may itself start with the article's word ("a Distinctive
+    Partnership" in a span the model gave)."""
+    i = start if doc[start].lower_ in ("a", "an") else start - 1
+    while i >= 0 and start - i <= 3 and doc[i].is_lower and doc[i].is_alpha and doc[i].lower_ not in ("a", "an"):
+        i -= 1
+    return i >= 0 and doc[i].lower_ in ("a", "an")
+
+
+def _is_year(doc: Doc, ent: Span) -> bool:
+    """A model's count that is a year: four digits from 1900 to 2099 standing before a name or
+    at the end of a clause ("the 1997 Charter"), not before the noun it would count."""
+    if len(ent) != 1 or not re.fullmatch(r"(19|20)\d\d", ent.text):
+        return False
+    nxt = doc[ent.end] if ent.end < len(doc) else None
+    return nxt is None or nxt.is_punct or nxt.text[:1].isupper()
+
+
+def _before_spaced_dash(doc: Doc, span: Span) -> Span:
+    """``span`` up to a dash with spaces around it: names do not hold one ("Cape Verde Islands -
+    Amphibious" is a photo's title, then its caption)."""
+    for tok in span[1:]:
+        if tok.text in DASHES and tok.whitespace_ and doc[tok.i - 1].whitespace_:
+            return doc[span.start : tok.i]
+    return span
+
+
 def _has_unit(text: str) -> bool:
     """Whether an amount's text names a currency or percent (its unit is not a counted noun)."""
     amount = parse_amount(text)
@@ -846,12 +1130,71 @@ def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
             words = [re.sub(r"(’s|'s)$", "", w) for w in words]
             long = _long_form_for(words, m.group("acr")) or _long_form_for(words, m.group("acr").split()[0])
             if long:
-                found.setdefault(m.group("acr"), long)
+                found.setdefault(m.group("acr"), _whole_name(long, words, text[m.end() :]))
         for m in _DEF_BEFORE.finditer(text):
             inner = m.group("long").strip()
             inner = re.sub(r"^(NATO|EU)(’s|'s)\s+", "", inner)
             if _long_form_for(inner.split(), m.group("acr")) == inner or _initials_match(inner, m.group("acr")):
                 found.setdefault(m.group("acr"), inner)
+    return found
+
+
+#: A head noun written after the bracket of a definition: "Science for Peace and Security (SPS) Programme".
+_HEAD_AFTER = re.compile(r"^\s+([A-Z][a-z]+)\b")
+
+
+def _whole_name(long: str, words: list[str], after: str) -> str:
+    """The long form with what the text writes around it as part of the name: a body's acronym
+    right before it ("NATO Science for Peace and Security") and a head noun after the bracket
+    ("… (SPS) Programme"): "NATO Science for Peace and Security Programme"."""
+    n = len(long.split())
+    before = words[-n - 1] if len(words) > n else ""
+    if re.fullmatch(r"[A-Z]{2,5}", before):
+        long = f"{before} {long}"
+    head = _HEAD_AFTER.match(after)
+    if head and head.group(1).lower() in _org_keywords():
+        long = f"{long} {head.group(1)}"
+    return long
+
+
+@cache
+def _org_keywords() -> frozenset[str]:
+    return frozenset(w.lower() for w in read_lines("org_keywords.txt"))
+
+
+def bracketed_acronyms(docs: Iterable[Doc]) -> dict[str, str]:
+    """Acronyms in brackets right after a name the pipeline tagged, whatever their letters: a
+    UN mission's acronym follows its French name ("Multidimensional Integrated Stabilization
+    Mission in Mali (MINUSMA)"), so the bracket, not the initials, says what it stands for."""
+    found: dict[str, str] = {}
+    for doc in docs:
+        for ent in doc.ents:
+            if ent.label_ not in ("ORG", "OPERATION") or ent.end + 2 >= len(doc):
+                continue
+            if doc[ent.end].text == "(" and doc[ent.end + 2].text == ")" and re.fullmatch(_ACRONYM, doc[ent.end + 1].text):
+                found.setdefault(doc[ent.end + 1].text, _strip_name(ent.text))
+    return found
+
+
+def operation_aliases(docs: Iterable[Doc], places: Iterable[str] = ()) -> dict[str, str]:
+    """Short names of the document's operations, as the text uses them once it introduced the
+    operation in full: "Operation Atalanta" → "Atalanta", "Resolute Support Mission" →
+    "Resolute Support". A short name that is a place is no alias."""
+    not_aliases = set(places)
+    found: dict[str, str] = {}
+    for doc in docs:
+        for ent in doc.ents:
+            if ent.label_ != "OPERATION":
+                continue
+            full = ent.ent_id_ if ent.ent_id_.startswith("Operation ") else ent.text
+            words = full.split()
+            while words and (re.fullmatch(r"[A-Z]{2,5}", words[0]) or words[0] in ("Operation", "Operations")):
+                words = words[1:]
+            if words and words[-1] in ("Mission", "Operation") and len(words) > 2:
+                words = words[:-1]
+            alias = " ".join(words)
+            if alias != full and len(alias) > 3 and alias not in not_aliases and is_name(alias):
+                found.setdefault(alias, full)
     return found
 
 
@@ -889,6 +1232,8 @@ class Canonicaliser:
             return label, long
         if label == "ORG" and re.fullmatch(_ACRONYM, name) and " " not in name:
             return None  # an undefined acronym the model guessed is an organisation
+        if ruler_id.startswith("Operation ") and name != ruler_id:
+            return label, ruler_id  # "Atalanta" in "Operation Ocean Shield and Atalanta"
         if ruler_id and not self.gazetteer.lookup(ruler_id):
             return label, re.sub(r"^(NATO|EU)\s+(?=Operation\b)", "", name)  # pattern match
         return label, name
@@ -930,16 +1275,15 @@ def definition_labels(docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: 
         if entry is not None:
             found[acronym] = entry.label
             continue
-        tagged = [
-            ent.label_
-            for doc in docs
-            for ent in doc.ents
-            if ent.label_ in _DEFINED_LABELS and _strip_name(ent.text) in (long, acronym)
-        ]
-        if tagged:
-            found[acronym] = max(set(tagged), key=tagged.count)
+        # what the long form was tagged as says more than what the acronym alone was tagged as
+        by_long = Counter(ent.label_ for doc in docs for ent in doc.ents if ent.label_ in _DEFINED_LABELS and _strip_name(ent.text) == long)
+        by_short = Counter(ent.label_ for doc in docs for ent in doc.ents if ent.label_ in _DEFINED_LABELS and _strip_name(ent.text) == acronym)
+        tagged = by_long or by_short
+        default = "OPERATION" if _OPERATION_WORDS.search(long) else "ORG"
+        if tagged:  # the most frequent label; a tie goes to the default, then alphabetically
+            found[acronym] = max(sorted(tagged), key=lambda lab: (tagged[lab], lab == default))
         else:
-            found[acronym] = "OPERATION" if _OPERATION_WORDS.search(long) else "ORG"
+            found[acronym] = default
     return found
 
 
@@ -982,7 +1326,15 @@ def tag_blocks(
     with NLP_LOCK:
         docs = list(nlp.pipe((b.text for b in tagged), batch_size=64))
     acronyms = find_acronyms(b.text for b in tagged)
+    for short, long in bracketed_acronyms(docs).items():
+        acronyms.setdefault(short, long)
     labels = definition_labels(docs, acronyms, gazetteer)
+    component = nlp.get_pipe("factsheet_entities") if "factsheet_entities" in nlp.pipe_names else None
+    places = component.places if isinstance(component, FactsheetEntities) else {}
+    aliases = operation_aliases(docs, places)
+    for alias, full in aliases.items():
+        if alias not in acronyms:
+            acronyms[alias], labels[alias] = full, "OPERATION"
     for doc in docs:
         apply_definitions(doc, acronyms, labels)
     canon = Canonicaliser(gazetteer, acronyms)

@@ -140,8 +140,8 @@ def test_every_name_and_acronym_finds_its_own_entry(gaz: Gazetteer) -> None:
         ("Baltic Air Policing", "Baltic Air Policing", "OPERATION"),
         ("eFP", "enhanced Forward Presence", "OPERATION"),
         ("Enhanced Forward Presence", "enhanced Forward Presence", "OPERATION"),
-        ("SNMG2", "Standing NATO Maritime Group 2", "OPERATION"),
-        ("SNMCMG 1", "Standing NATO Mine Countermeasures Group 1", "OPERATION"),
+        ("SNMG2", "Standing NATO Maritime Group 2", "ORG"),
+        ("SNMCMG 1", "Standing NATO Mine Countermeasures Group 1", "ORG"),
         ("Operation Althea", "EUFOR Althea", "OPERATION"),
         ("Operation EUFOR Althea", "EUFOR Althea", "OPERATION"),
         ("Operation Sophia", "EUNAVFOR MED Operation Sophia", "OPERATION"),
@@ -312,7 +312,7 @@ def test_entity_ruler_name_and_acronym(ruler_nlp: spacy.language.Language) -> No
             [("EUNAVFOR MED Operation Sophia", "OPERATION", "EUNAVFOR MED Operation Sophia")],
         ),
         ("Enhanced Forward Presence", [("Enhanced Forward Presence", "OPERATION", "enhanced Forward Presence")]),
-        ("NATO’s SNMG1", [("NATO", "ORG", "NATO"), ("SNMG1", "OPERATION", "Standing NATO Maritime Group 1")]),
+        ("NATO’s SNMG1", [("NATO", "ORG", "NATO"), ("SNMG1", "ORG", "Standing NATO Maritime Group 1")]),
         ("EUPOL COPPS", [("EUPOL COPPS", "OPERATION", "EU Police Mission for the Palestinian Territories")]),
         ("EU Military Staff", [("EU Military Staff", "ORG", "EU Military Staff")]),
     ],
@@ -731,3 +731,116 @@ def test_amount_unit_is_the_counted_noun(nlp):
         ("up to 700 additional troops", 700.0, "troops", "up to"),
         ("€1.5bn", 1.5e9, "EUR", None),
     }
+
+
+# --- names recognised by structure (classes, not names: sentences written for each rule) -----------
+
+
+def _doc_ents(nlp, *texts: str, edition: str = "2024-03") -> set[tuple[str, str, str]]:
+    blocks = [Block(i, 1, "paragraph", t, BBox(0, 0, 1, 1)) for i, t in enumerate(texts)]
+    return {(e.label, e.text, e.canonical) for e in tag_blocks(blocks, nlp, edition)}
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("The Northern Logistics Coordination Centre for Maritime Support of Allied Forces opened in May.", "Northern Logistics Coordination Centre for Maritime Support of Allied Forces"),
+        ("Combined Task Force 151 escorts merchant ships.", "Combined Task Force 151"),
+        ("Ships of Task Force 62 joined the exercise area later.", "Task Force 62"),
+        ("The Baltic Air Surveillance Network shares radar data.", "Baltic Air Surveillance Network"),
+        ("It trained the Somali National Army and the Afghan National Police.", "Somali National Army"),
+        ("The Prime Minister's Office coordinates the reform.", "Prime Minister's Office"),
+        ("The President's Delivery Unit reports every month.", "President's Delivery Unit"),
+        ("Clashes with the armed group M23 continued near the border.", "M23"),
+        ("The terrorist organisation Islamic Resistance Front claimed the attack.", "Islamic Resistance Front"),
+        ("Al-Hamra Brigades, an armed group, controls the road.", "Al-Hamra Brigades"),
+    ],
+)
+def test_organisations_named_by_structure(nlp, text, name):
+    assert name in labelled(nlp, text, "ORG")
+
+
+def test_a_name_ends_where_another_begins(nlp):
+    got = _doc_ents(nlp, "The President of the European Commission Jean-Claude Juncker spoke.")
+    assert ("ORG", "European Commission", "European Commission") in got
+    assert ("PERSON", "Jean-Claude Juncker", "Jean-Claude Juncker") in got
+    assert not any(t.endswith("Juncker") for lab, t, _ in got if lab == "ORG")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It signed a Distinctive Partnership with its neighbour.",
+        "A specific Trust Fund is then established.",
+        "Capability Targets are set every four years.",
+        "NATO's Relations With The European Union And Its Member States",  # a heading in Title Case
+    ],
+)
+def test_descriptions_and_title_case_headings_are_not_names(nlp, text):
+    orgs = labelled(nlp, text, "ORG")
+    assert not [o for o in orgs if o not in ("NATO", "European Union", "EU")], orgs
+
+
+def test_an_organisation_used_as_a_modifier_is_a_mention(nlp):
+    got = _doc_ents(nlp, "The EU-led mission works with UN-mandated forces and NATO-certified units.")
+    assert {("ORG", "EU", "European Union"), ("ORG", "UN", "United Nations"), ("ORG", "NATO", "NATO")} <= got
+
+
+def test_a_bracketed_acronym_after_a_name_is_its_acronym_whatever_its_letters(nlp):
+    got = _doc_ents(nlp, "The Multidimensional Integrated Stabilization Mission in the Central Sahel (MISMACS) began in 2020.",
+                    "MISMACS left in 2023.")
+    assert ("OPERATION", "MISMACS", "Multidimensional Integrated Stabilization Mission in the Central Sahel") in got
+
+
+def test_operations_joined_by_and_and_named_without_the_word_operation(nlp):
+    got = _doc_ents(nlp, "Operation Harbour Shield and Northern Gate ended in 2016.", "Since then, Northern Gate has been replaced.")
+    assert ("OPERATION", "Northern Gate", "Operation Northern Gate") in got
+    assert sum(1 for lab, t, _ in got if lab == "OPERATION") >= 2
+    assert not [t for lab, t, _ in got if lab in ("GPE", "LOC", "PERSON") and "Northern Gate" in t]
+
+
+def test_camps_and_bases_are_places_not_operations(nlp):
+    got = _doc_ents(nlp, "Troops trained at Camp Bondsteel and at the Herat Regional Training Base.")
+    assert {("LOC", "Camp Bondsteel", "Camp Bondsteel"), ("LOC", "Herat Regional Training Base", "Herat Regional Training Base")} <= got
+    assert not [t for lab, t, _ in got if lab == "OPERATION"]
+
+
+def test_ships_are_never_people_or_places(nlp):
+    got = _doc_ents(nlp, "HNLMS Van Speijk and the frigate Karel Doorman joined the Wielingen-class frigate Louise-Marie off Sicily.")
+    assert not [t for lab, t, _ in got if lab in ("PERSON", "GPE", "LOC", "ORG") and t in ("Van Speijk", "Karel Doorman", "Louise-Marie")]
+    assert ("GPE", "Sicily", "Sicily") in got or ("LOC", "Sicily", "Sicily") in got
+
+
+@pytest.mark.parametrize(
+    "text, amount",
+    [
+        ("Greece bought four Type 214 submarines.", ("4 submarines", "four Type 214 submarines")),
+        ("The Alliance ordered 20 F-35 aircraft.", ("20 aircraft", "20 F-35 aircraft")),
+    ],
+)
+def test_a_designation_is_not_an_amount_but_its_count_is(nlp, text, amount):
+    got = _doc_ents(nlp, text)
+    assert ("AMOUNT", amount[1], amount[0]) in got
+    assert len([1 for lab, _, _ in got if lab == "AMOUNT"]) == 1
+
+
+def test_numbers_in_designations_count_nothing(nlp):
+    got = _doc_ents(nlp, "A Learjet 45 flew over Montenegro under Article 5 and Resolution 1973.")
+    assert not [t for lab, t, _ in got if lab == "AMOUNT"]
+
+
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("The attacks of 11 September 2001 changed the Alliance.", "2001-09-11"),
+        ("On February 7, 2011, the Council met.", "2011-02-07"),
+        ("Relations deepened with the 1997 Charter on a Distinctive Partnership.", "1997-01-01/1997-12-31"),
+    ],
+)
+def test_dates_of_a_day_in_any_style_and_years_before_a_name(nlp, text, canonical):
+    assert canonical in {c for lab, _, c in _doc_ents(nlp, text) if lab == "DATE"}
+
+
+def test_a_photo_id_or_an_organisation_word_is_no_person(nlp):
+    got = _doc_ents(nlp, "b060623al - Cape Verde Islands - Amphibious landing exercise.", "The Command Structure was adapted.")
+    assert not [t for lab, t, _ in got if lab == "PERSON"]

@@ -13,9 +13,11 @@ DATA = Path(__file__).resolve().parent
 
 
 def read_rows(name: str, folder: Path = DATA) -> list[dict[str, str]]:
-    """The rows of a CSV file with a header, every cell stripped (empty cells are "")."""
+    """The rows of a CSV file with a header, every cell stripped (empty cells are ""); lines
+    before the header that start with ``#`` are comments."""
     with open(folder / name, encoding="utf-8", newline="") as f:
-        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(f)]
+        lines = [line for line in f if not line.startswith("#")]
+    return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(lines)]
 
 
 def read_lines(name: str, folder: Path = DATA) -> list[str]:
