@@ -33,6 +33,7 @@ import numpy as np
 
 from schemas.records import BBox, Block
 
+from .data import read_lines
 from .normalise import HYPHENS
 from .pdf import BULLETS, SOFT_HYPHEN, PageWords, Word, clean_text
 
@@ -800,15 +801,6 @@ _SPACES = re.compile(r"\s+")
 #: Prefixes that British (and NATO) usage joins with a hyphen even where an American dictionary
 #: writes the compound solid ("non-combat", "self-defence"): at a line end the hyphen is kept.
 _HYPHEN_PREFIXES = frozenset({"non", "self"})
-#: Words that follow a name or an acronym after a hyphen to make an adjective ("Wielingen-class",
-#: "NATO-led", "Brussels-based"). After a capitalised first part that no dictionary knows, the
-#: hyphen before one of these is a real one; other second parts may be the rest of a name cut by
-#: hyphenation ("Stolten-" + "berg").
-_COMPOUND_HEADS = frozenset({
-    "backed", "based", "born", "bound", "brokered", "built", "centred", "centered", "class", "controlled",
-    "era", "flagged", "funded", "held", "led", "level", "like", "linked", "made", "mandated", "owned",
-    "registered", "related", "run", "size", "sized", "speaking", "sponsored", "style", "trained", "type", "wide",
-})
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-\u2010'’][^\W\d_]+)*", re.UNICODE)
 
@@ -827,6 +819,15 @@ _BRITISH = [
 
 def collapse_spaces(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
+
+
+@cache
+def _modifier_heads() -> frozenset[str]:
+    """Words that follow a name after a hyphen to make an adjective ("Wielingen-class",
+    "NATO-led"; ``extractors/data/modifier_heads.txt``): after a capitalised first part that no
+    dictionary knows, the hyphen before one is a real one; another second part may be the rest of
+    a name cut by hyphenation ("Stolten-" + "berg")."""
+    return frozenset(w.lower() for w in read_lines("modifier_heads.txt"))
 
 
 @cache
@@ -915,7 +916,7 @@ def keeps_hyphen(left: str, right: str, vocab: Vocabulary | None = None) -> bool
     if len(left_w) >= 2 and left_w.isalpha() and left_w.isupper():
         return True
     # 6. A name the dictionary does not know, then a word that makes compounds: Wielingen-class.
-    if left_w[0].isupper() and right_word.lower() in _COMPOUND_HEADS and not in_dictionary(left_w):
+    if left_w[0].isupper() and right_word.lower() in _modifier_heads() and not in_dictionary(left_w):
         return True
     return len(left_w) > 2 and in_dictionary(left_w) and in_dictionary(right_word)
 

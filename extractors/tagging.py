@@ -411,7 +411,7 @@ class FactsheetEntities:
 
     #: The data files the component reads; saved beside the pipeline by :meth:`to_disk`.
     FILES = ("roles.txt", "places.csv", "org_keywords.txt", "event_nouns.txt", "facility_nouns.txt",
-             "group_cues.txt", "ship_prefixes.txt", "vessel_nouns.txt", "modifier_heads.txt", "qualifiers.csv")
+             "group_cues.txt", "ship_prefixes.txt", "vessel_nouns.txt", "qualifiers.csv")
 
     def __init__(self, nlp: Language, data: Path = DATA) -> None:
         self.vocab = nlp.vocab
@@ -434,7 +434,6 @@ class FactsheetEntities:
         self.cue_nouns = frozenset(r["word"] for r in cues if r["kind"] == "noun")
         self.ship_prefixes = frozenset(read_lines("ship_prefixes.txt", data))
         self.vessel_nouns = frozenset(w.lower() for w in read_lines("vessel_nouns.txt", data))
-        self.modifier_heads = frozenset(w.lower() for w in read_lines("modifier_heads.txt", data))
         self.qualifier_words = frozenset(w for r in read_rows("qualifiers.csv", data) for w in r["text"].lower().split())
 
     def _doc(self, text: str) -> Doc:
