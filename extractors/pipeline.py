@@ -163,17 +163,69 @@ _DASH_RUN = re.compile(rf"\s*[{re.escape(DASHES)}]+\s*")
 
 
 def series_slug(title: str) -> str:
-    """A slug that is the same for every edition of a series, whatever the title's dashes or case.
+    """A slug of a title, the same whatever its dashes, apostrophes, accents or case; letters of
+    any script are kept ("NATO – EU Relations" and "NATO-EU relations" → "nato-eu-relations",
+    "Отношения НАТО с Украиной" → "отношения-нато-с-украиной"); "" for a title without letters or
+    digits.
 
     >>> series_slug("NATO – EU Relations") == series_slug("NATO-EU relations") == "nato-eu-relations"
     True
     """
     text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _DASH_RUN.sub("-", text.lower())
+    # accents off Latin letters only ("Défense" → "defense"); other scripts keep their marks ("й")
+    text = "".join(c for i, c in enumerate(text) if not (unicodedata.combining(c) and i and text[i - 1].isascii()))
+    text = unicodedata.normalize("NFKC", text)
+    text = _DASH_RUN.sub("-", text.casefold())
     text = re.sub(f"[{re.escape(APOSTROPHES)}]", "", text)
-    text = re.sub(r"[^a-z0-9]+", "-", text)
-    return text.strip("-") or "untitled"
+    text = re.sub(r"[\W_]+", "-", text)
+    return text.strip("-")
+
+
+#: NATO's factsheet file names: ``YYMM-factsheet-SLUG-LANG.pdf``, perhaps after a download's hash
+#: prefix and with a suffix of the copy ("-copy0001", ".photocol").
+_FACTSHEET_NAME = re.compile(
+    r"(?:^|[-_])(?P<yy>\d\d)(?P<mm>\d\d)[-_]factsheet[-_](?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)[-_](?P<lang>[a-z]{2})(?:[._-][^/]*)?\.pdf$",
+    re.IGNORECASE,
+)
+#: A title's suffix that marks an archived or updated page, not another factsheet.
+_TITLE_STATE = re.compile(rf"\s*(?:[\(\[]\s*|[{re.escape(DASHES)}:]\s*)(?:archived|archive|updated|update|revised)\s*[\)\]]?\s*$", re.IGNORECASE)
+#: Words a title's key leaves out: function words and a possessive owner ("NATO's relations with
+#: Ukraine" and "Relations with Ukraine" are one factsheet).
+_TITLE_SMALL = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "the", "to", "with", "its", "their"])
+
+
+def factsheet_slug(source: str) -> str | None:
+    """The slug of NATO's file name (``2111-factsheet-nato-eu-en.pdf`` → ``nato-eu``): the same for
+    every edition of a factsheet, whatever its title says."""
+    m = _FACTSHEET_NAME.search(Path(source).name)
+    return m.group("slug").lower() if m else None
+
+
+def title_core(title: str) -> str:
+    """The title without a suffix such as "(Archived)" or "– updated"."""
+    return _TITLE_STATE.sub("", title).strip()
+
+
+def title_key(title: str) -> str:
+    """The content words of a title, as a slug: what stays when it is reworded around them
+    ("NATO's relations with Ukraine", "Relations with Ukraine (Archived)" → ``relations-ukraine``)."""
+    words = series_slug(title_core(title)).split("-")
+    if len(words) > 1 and words[0] in ("natos", "eus", "uns", "osces"):  # a possessive owner ("NATO's", apostrophe dropped)
+        words = words[1:]
+    return "-".join(w for w in words if w and w not in _TITLE_SMALL)
+
+
+def document_series(source: str, title: str) -> str:
+    """The series of one document: NATO's file-name slug when it has one, else the key of its
+    title (of two content words at least), else its file name's: never a key that unrelated
+    documents share by accident ("untitled")."""
+    slug = factsheet_slug(source)
+    if slug:
+        return slug
+    key = title_key(title)
+    if len(key.split("-")) >= 2:
+        return key
+    return series_slug(Path(source).stem) or "document"
 
 
 def edition_from_text(text: str) -> str | None:
@@ -190,6 +242,9 @@ def edition_from_filename(name: str) -> str | None:
     m = _FILE_PREFIX.match(name)
     if m and 1 <= int(m.group(2)) <= 12:
         return f"20{m.group(1)}-{m.group(2)}"
+    m = _FACTSHEET_NAME.search(Path(name).name)  # a download's name: "<hash>-2111-factsheet-..."
+    if m and 1 <= int(m.group("mm")) <= 12:
+        return f"20{m.group('yy')}-{m.group('mm')}"
     return None
 
 
@@ -221,26 +276,66 @@ def detect_language(text: str, default: str = "en") -> str:
     return str(code)
 
 
+#: PDF info titles that are no title: a producer's placeholder or a file name.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^(?:untitled\b.*|microsoft\s+\w+\s*-.*|document\d*|doc\d*|presentation\d*|slide\s*\d*|title)$|"
+    r"\.(?:pdf|docx?|odt|rtf|txt|pptx?|xlsx?|indd|qxp|exe|tmp|html?|ps|eps|ai|pages)\s*$",
+    re.IGNORECASE,
+)
+#: A dated line near the top of page 1 ("Vienna, 14 March 2023", "Last updated: 28 Nov. 2022")
+#: has at most this many words besides its date.
+_DATELINE_WORDS = 4
+
+
+def info_title(info: dict[str, Any], source: str) -> str | None:
+    """The PDF's metadata title when it is a real title: not empty, not a file name or a
+    producer's placeholder ("Microsoft Word - doc1.docx", "untitled", "10811.exe")."""
+    value = info.get("Title")
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    title = " ".join(value.split())
+    stem = Path(source).stem
+    if (len(title) < 3 or not re.search(r"[^\W\d_]", title) or _PLACEHOLDER_TITLE.search(title)
+            or title.casefold() in (stem.casefold(), Path(source).name.casefold())):
+        return None
+    return title
+
+
+def _dateline_edition(blocks: Sequence[Block]) -> str | None:
+    """The edition from a short dated line among the first blocks of page 1: a letterhead date
+    or a "Last updated" line."""
+    first_page = [b for b in blocks if b.page == blocks[0].page and b.kind in TEXT_KINDS][:6]
+    for b in first_page:
+        edition = edition_from_text(b.text)
+        if edition is None:
+            continue
+        rest = _MONTH_YEAR.sub(" ", b.text)
+        if len(re.findall(r"[^\W\d_]+", rest)) <= _DATELINE_WORDS:
+            return edition
+    return None
+
+
 def read_metadata(blocks: Sequence[Block], source: str, info: dict[str, Any], pages: int) -> DocumentMeta:
-    title_block = next((b for b in blocks if b.kind == "title"), None)
-    info_title = info.get("Title")
-    if isinstance(info_title, bytes):
-        info_title = info_title.decode("utf-8", "replace")
-    if title_block is not None:
-        title = title_block.text
-    elif isinstance(info_title, str) and info_title.strip():
-        title = info_title.strip()
-    else:
-        title = Path(source).stem
-    edition = None
-    for b in blocks:
-        if b.kind in MARGIN_KINDS:
-            edition = edition_from_text(b.text)
-            if edition:
-                break
-    edition = edition or edition_from_filename(source) or edition_from_info(info)
+    """Title, edition, series and language of a document from its blocks, its file name and its
+    PDF info.
+
+    - title: the largest type of page 1 (the layout's ``title`` block), else the first heading of
+      page 1, else the PDF's metadata title when it is a real one, else the file name;
+    - edition: a month and year in the running header or footer, else in a dated line at the
+      top of page 1, else NATO's ``YYMM-`` file-name prefix, else the PDF's creation date;
+    - series: see :func:`document_series` (the store may still join it to an existing series);
+    - language: of the body text."""
+    first_page = blocks[0].page if blocks else 1
+    title_block = next((b for b in blocks if b.kind == "title"), None) or next(
+        (b for b in blocks if b.kind == "heading" and b.page == first_page), None
+    )
+    title = title_block.text if title_block is not None else info_title(info, source) or Path(source).stem
+    edition = next((e for b in blocks if b.kind in MARGIN_KINDS for e in [edition_from_text(b.text)] if e), None)
+    edition = edition or _dateline_edition(blocks) or edition_from_filename(source) or edition_from_info(info)
     body = " ".join(b.text for b in blocks if b.kind in TEXT_KINDS)
-    return DocumentMeta(title=title, series=series_slug(title), edition=edition, language=detect_language(body), pages=pages)
+    return DocumentMeta(title=title, series=document_series(source, title), edition=edition, language=detect_language(body), pages=pages)
 
 
 # --------------------------------------------------------------------------------- cache key

@@ -43,11 +43,13 @@ def ingest(
     timeout: Annotated[float | None, typer.Option(help="Time limit per document, seconds.")] = None,
     memory_limit_mb: Annotated[int | None, typer.Option(help="Memory limit per worker process, MB (0: none).")] = None,
     force: Annotated[bool, typer.Option(help="Process documents already in the store again.")] = False,
+    series_map: Annotated[Path | None, typer.Option(help="CSV of pattern,series: a file-name glob or a whole title, and the series its documents belong to.")] = None,
 ) -> None:
     """Ingest factsheet PDFs with the Prefect flow and update the tables in --out."""
     from flows.ingest import ingest as ingest_flow
     from flows.runners import task_runner
     from flows.sources import discover
+    from outputs.merge import read_series_map
     from schemas.settings import Settings
 
     if not paths and not url and not index_url:
@@ -56,7 +58,8 @@ def ingest(
     if runner not in ("thread", "dask"):
         typer.echo(f"error: --runner must be 'thread' or 'dask', not {runner!r}.", err=True)
         raise typer.Exit(2)
-    overrides: dict[str, Any] = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb}.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb,
+                                                 "series_map": str(series_map) if series_map else None}.items() if v is not None}
     try:
         settings = Settings(**overrides)
     except ValueError as exc:
@@ -64,6 +67,7 @@ def ingest(
         raise typer.Exit(2) from None
     try:
         discover(paths or [])  # a wrong path is a usage error, before any flow run starts
+        read_series_map(settings.series_map)
         flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
         result = flow(paths=[str(p) for p in paths or []], out=str(out), settings=settings, force=force,
                       urls=list(url or []), index_urls=list(index_url or []))

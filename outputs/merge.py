@@ -17,6 +17,7 @@ name are recorded as an alias, not processed again; when nothing changed, nothin
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from schemas.errors import Failure
+from schemas.errors import Failure, UsageError
 from schemas.settings import Settings
 from schemas.tables import concat_arrow, empty, frame
 
@@ -87,12 +88,14 @@ def merge(
     results: Sequence[ProcessedPDF],
     old_rows: RowSource,
     compare: CompareFn = compare_jobs,
+    series_map: SeriesMap | None = None,
 ) -> Merged:
     """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
     ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
     ``old_rows``): a re-ingested document replaces its rows, a source that now succeeds loses
-    its old failure rows; ``changes`` is recomputed for the pairs of editions next to a new
-    or re-processed document."""
+    its old failure rows; every document's series is assigned again (:func:`assign_series`);
+    ``changes`` is recomputed for the pairs of editions next to a new or re-processed document,
+    or that are new pairs of a series."""
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
     retried = {r.source for r in results}
@@ -100,6 +103,7 @@ def merge(
     new_docs = frame("documents", [r.document_row for r in ok if r.document_row])
     kept = old_docs[~old_docs["doc_id"].isin(new_ids)]
     docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
+    docs = assign_series(docs, series_map)
     docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[~old_fail["source"].isin(retried)]
@@ -117,12 +121,13 @@ def merge_results(
     existing: Mapping[str, pd.DataFrame],
     results: Sequence[ProcessedPDF],
     compare: CompareFn = compare_jobs,
+    series_map: SeriesMap | None = None,
 ) -> dict[str, pd.DataFrame]:
     """:func:`merge` with every table in memory: ``existing`` holds all five tables and each
     result its own rows."""
     new_rows = StoredRows({name: concat_arrow(name, [r.rows[name] for r in results if r.ok]) for name in ROW_TABLES})
     old_rows = StoredRows({name: existing.get(name, empty(name)) for name in ROW_TABLES})
-    return merge(existing, new_rows, results, old_rows, compare).frames()
+    return merge(existing, new_rows, results, old_rows, compare, series_map).frames()
 
 
 def _pairs_to_compare(
@@ -137,16 +142,71 @@ def _pairs_to_compare(
     if not len(old_docs) or "from_doc_id" not in old_changes or old_changes["from_doc_id"].isna().any():
         # nothing stored yet, or changes written before rows carried their documents' ids
         return empty("changes"), pairs
-    old_pairs = {(x.doc_id, y.doc_id) for eds in editions_by_series(old_docs).values() for x, y in zip(eds, eds[1:], strict=False)}
-    kept: set[tuple[str, str]] = set()
+    old_pairs = {(s, x.doc_id, y.doc_id) for s, eds in editions_by_series(old_docs).items() for x, y in zip(eds, eds[1:], strict=False)}
+    kept: set[tuple[str, str, str]] = set()
     todo: list[tuple[str, Edition, Edition]] = []
     for series, x, y in pairs:
-        if (x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
-            kept.add((x.doc_id, y.doc_id))
+        if (series, x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
+            kept.add((series, x.doc_id, y.doc_id))
         else:
             todo.append((series, x, y))
-    keep = [pair in kept for pair in zip(old_changes["from_doc_id"], old_changes["to_doc_id"], strict=True)]
+    keep = [key in kept for key in zip(old_changes["series"], old_changes["from_doc_id"], old_changes["to_doc_id"], strict=True)]
     return old_changes[keep], todo
+
+
+#: User overrides of series: (pattern, series); a pattern matches a document's file name (glob,
+#: case-insensitive) or its title (the whole title, case-insensitive).
+SeriesMap = list[tuple[str, str]]
+
+
+def read_series_map(path: str | Path | None) -> SeriesMap:
+    """The overrides of a ``pattern,series`` CSV file (``--series-map``, ``FACTSHEETS_SERIES_MAP``).
+    A file that cannot be read, or a series that is not a slug, is a usage error."""
+    if not path:
+        return []
+    from extractors.data import read_rows
+    from extractors.pipeline import series_slug
+
+    p = Path(path)
+    try:
+        rows = read_rows(p.name, p.parent)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"series map {p}: {exc}; give a CSV file with the columns pattern,series.") from None
+    if rows and not {"pattern", "series"} <= set(rows[0]):
+        raise UsageError(f"series map {p} needs the columns pattern,series; it has {', '.join(rows[0])}.")
+    out = []
+    for r in rows:
+        series = series_slug(r["series"])
+        if not r["pattern"] or not series:
+            raise UsageError(f"series map {p}: a row needs a pattern and a series, got {r}.")
+        out.append((r["pattern"], series))
+    return out
+
+
+def assign_series(documents: pd.DataFrame, series_map: SeriesMap | None = None) -> pd.DataFrame:
+    """Each document's series: a user's override (first matching row of ``series_map``) wins;
+    else NATO's file-name slug; else the series of documents with the same title key (the
+    title's content words without "(Archived)" and the like) that have a file-name slug; else
+    the title key (``extractors.pipeline.document_series``). So the editions of one factsheet
+    share a series when the title is reworded or marked archived, and unrelated documents do
+    not: titles of fewer than two content words fall back to the file name."""
+    from extractors.pipeline import document_series, factsheet_slug, title_key
+
+    if documents.empty:
+        return documents
+    sources, titles = documents["source"].tolist(), documents["title"].tolist()
+    slugs = [factsheet_slug(s) for s in sources]
+    keys = [title_key(t) for t in titles]
+    by_key: dict[str, str] = {}
+    for slug, key in sorted(zip(slugs, keys, strict=True), key=lambda p: (p[1], p[0] or "")):
+        if slug and len(key.split("-")) >= 2:
+            by_key.setdefault(key, slug)
+    series = []
+    for source, title, slug, key in zip(sources, titles, slugs, keys, strict=True):
+        override = next((s for pattern, s in series_map or [] if fnmatch.fnmatch(source.casefold(), pattern.casefold())
+                         or title.casefold() == pattern.casefold()), None)
+        series.append(override or slug or by_key.get(key) or document_series(source, title))
+    return documents.assign(series=series)
 
 
 def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) -> Iterator[PairJob]:
@@ -267,9 +327,12 @@ class Batch:
             if digest in self.manifest.documents
             for name in seen
         )
-        if self._results or self.summary.aliases:
+        existing = self.store.read_small()
+        series_map = read_series_map(self.settings.series_map)
+        renamed = not assign_series(existing["documents"], series_map)["series"].equals(existing["documents"]["series"])
+        if self._results or self.summary.aliases or renamed:
             assert self._spool is not None
-            merged = merge(self.store.read_small(), self._spool, self._results, self.store.rows(), compare=compare)
+            merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
             self.summary.written = self.store.write(merged.tables(), self.manifest)
         return self.summary
 

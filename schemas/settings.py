@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(default=600.0, ge=0, description="how long a run waits for another run on the same store")
     fetch_timeout_s: float = Field(default=30.0, gt=0, description="time limit per HTTP request, seconds")
     max_download_mb: int = Field(default=50, ge=1, description="largest download kept, MB")
+    series_map: str | None = Field(default=None, description="CSV of pattern,series overriding documents' series")
 
     @field_validator("model", mode="before")
     @classmethod

@@ -33,7 +33,7 @@ class DocumentsTable(pa.DataFrameModel):
 
     doc_id: Series[str] = pa.Field(str_matches=_SHA256, unique=True)
     source: Series[str]
-    series: Series[str] = pa.Field(str_matches=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    series: Series[str] = pa.Field(str_matches=r"^[^\W_A-Z]+(-[^\W_A-Z]+)*$")  # lower-case letters of any script, digits
     title: Series[str]
     edition: Series[str] = pa.Field(nullable=True, str_matches=_EDITION)
     language: Series[str] = pa.Field(str_length={"min_value": 2, "max_value": 2})

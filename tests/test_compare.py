@@ -87,7 +87,7 @@ FACTS_2021 = {
 def test_changes_are_between_consecutive_editions_of_one_series(editions):
     changes = editions["changes"]
     validate("changes", changes)
-    assert set(changes.series) == {"nato-eu-relations"}
+    assert set(changes.series) == {"nato-eu"}
     assert set(zip(changes.from_edition, changes.to_edition)) == {("2019-02", "2020-06"), ("2020-06", "2021-11")}
 
 
@@ -419,8 +419,8 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
     ]
     assert ch[(ch.from_doc_id == b) & (ch.to_doc_id == jun)][["change", "before"]].values.tolist() == [["removed", f"Benchmark copy 5 {NOTE}"]]
 
-    eds = _editions(merged["documents"])["nato-eu-relations"]
-    pairs = {(p.before.source, p.after.source): p.changes for p in _pairs("nato-eu-relations", eds, ch)}
+    eds = _editions(merged["documents"])["nato-eu"]
+    pairs = {(p.before.source, p.after.source): p.changes for p in _pairs("nato-eu", eds, ch)}
     assert {k: len(v) for k, v in pairs.items()} == {
         ("1902-factsheet-nato-eu-en.pdf", one.name): 23, (one.name, five.name): 1, (five.name, "2006-factsheet-nato-eu-en.pdf"): 1}
     assert [r.change for r in pairs[(five.name, "2006-factsheet-nato-eu-en.pdf")]] == ["removed"]
@@ -432,7 +432,7 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
     sections = Page.parse(render_report(merged)).find_all("section", "pair")
     ids = [s.attrs.get("id") for s in sections if s.attrs.get("id")]
     assert len(ids) == len(set(ids)) == 3
-    [reissue] = [s for s in sections if s.attrs.get("id") == f"nato-eu-relations--2020-06--2020-06--{b[:12]}"]
+    [reissue] = [s for s in sections if s.attrs.get("id") == f"nato-eu--2020-06--2020-06--{b[:12]}"]
     assert reissue.find_all("span", "files")[0].text == f"{one.name} → {five.name}"
     assert [sorted(d.classes) for d in reissue.find_all("div", "block")] == [["block", "changed"]]
 

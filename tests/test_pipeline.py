@@ -142,8 +142,8 @@ def test_language():
 @pytest.mark.parametrize(
     ("pdf", "title", "series", "edition", "pages"),
     [
-        (NATO_EU_2019, "NATO – EU Relations", "nato-eu-relations", "2019-02", 2),
-        (NATO_EU_2020, "NATO – EU Relations", "nato-eu-relations", "2020-06", 2),
+        (NATO_EU_2019, "NATO – EU Relations", "nato-eu", "2019-02", 2),
+        (NATO_EU_2020, "NATO – EU Relations", "nato-eu", "2020-06", 2),
         (SEA_GUARDIAN, "Operation Sea Guardian", "operation-sea-guardian", "2019-02", 1),
     ],
     ids=lambda v: getattr(v, "stem", None),
@@ -151,3 +151,42 @@ def test_language():
 def test_sample_metadata(extracted, pdf, title, series, edition, pages):
     meta = extracted[pdf.name].meta
     assert (meta.title, meta.series, meta.edition, meta.language, meta.pages) == (title, series, edition, "en", pages)
+
+
+@pytest.mark.parametrize(
+    ("source", "title", "series"),
+    [
+        ("1505-factsheet-nato-ukraine-en.photocol.pdf", "NATO’s relations with Ukraine", "nato-ukraine"),
+        ("1704-factsheet-nato-ukraine-en.pdf", "Relations with Ukraine", "nato-ukraine"),
+        ("3f2a9c0d11aa22bb-2111-factsheet-nato-eu-en.pdf", "NATO – EU Relations", "nato-eu"),  # a download's name
+        ("2006-factsheet-nato-eu-en-copy0001.pdf", "NATO – EU Relations", "nato-eu"),
+        ("relations.pdf", "NATO's relations with Ukraine", "relations-ukraine"),
+        ("relations-old.pdf", "Relations with Ukraine (Archived)", "relations-ukraine"),
+        ("rsm.pdf", "Resolute Support Mission in Afghanistan – Archived", "resolute-support-mission-afghanistan"),
+        ("report.pdf", "Отношения НАТО с Украиной", "отношения-нато-с-украиной"),
+        ("doc-17.pdf", "Factsheet", "doc-17"),  # one word: not a key unrelated documents could share
+    ],
+)
+def test_document_series(source, title, series):
+    from extractors.pipeline import document_series
+
+    assert document_series(source, title) == series
+
+
+def test_title_and_edition_of_a_document_that_is_no_nato_factsheet():
+    from extractors.pipeline import info_title, read_metadata
+    from schemas.records import BBox, Block
+
+    blocks = [
+        Block(0, 1, "paragraph", "Vienna, 14 March 2023", BBox(0, 0, 1, 1)),
+        Block(1, 1, "heading", "OSCE Special Monitoring Mission to Ukraine", BBox(0, 0, 1, 1)),
+        Block(2, 1, "paragraph", "The mission observed the situation along the contact line.", BBox(0, 0, 1, 1)),
+    ]
+    meta = read_metadata(blocks, "smm.pdf", {"Title": "Microsoft Word - doc1.docx"}, 1)
+    assert (meta.title, meta.edition, meta.language) == ("OSCE Special Monitoring Mission to Ukraine", "2023-03", "en")
+    for placeholder in ("Microsoft Word - doc1.docx", "10811.exe", "untitled", "Untitled-3", "smm", "smm.pdf", "  "):
+        assert info_title({"Title": placeholder}, "smm.pdf") is None, placeholder
+    assert info_title({"Title": b"EU Naval Force Somalia"}, "smm.pdf") == "EU Naval Force Somalia"
+    only_body = [Block(0, 1, "paragraph", "Il mandato della missione è stato prorogato fino al 2025.", BBox(0, 0, 1, 1))]
+    meta = read_metadata(only_body, "missione.pdf", {"Title": "EUTM Mali"}, 1)
+    assert (meta.title, meta.language) == ("EUTM Mali", "it")

@@ -130,7 +130,7 @@ def _blocks(pair: Element, change: str) -> list[Element]:
 
 
 def _pair(page: Page, a: str, b: str) -> Element:
-    return next(e for e in page.find_all("section", "pair") if e.attrs.get("id") == f"nato-eu-relations--{a}--{b}")
+    return next(e for e in page.find_all("section", "pair") if e.attrs.get("id") == f"nato-eu--{a}--{b}")
 
 
 # --- content --------------------------------------------------------------------------------
@@ -189,15 +189,15 @@ def test_moved_paragraph_shows_both_sections(page):
 
 
 def test_timeline_and_chart(page, tables):
-    nato = _series(page, "nato-eu-relations")
+    nato = _series(page, "nato-eu")
     (timeline,) = nato.find_all("svg", "timeline")
     assert [t.text for t in timeline.find_all("text") if t.attrs.get("font-weight") == "600"] == ["February 2019", "June 2020", "November 2021"]
     assert len(timeline.find_all("circle")) == 3
-    assert {a.attrs["href"] for a in timeline.find_all("a")} == {"#nato-eu-relations--2019-02--2020-06", "#nato-eu-relations--2020-06--2021-11"}
+    assert {a.attrs["href"] for a in timeline.find_all("a")} == {"#nato-eu--2019-02--2020-06", "#nato-eu--2020-06--2021-11"}
     (chart,) = nato.find_all("svg", "chart")
     bars = chart.find_all("rect")
     labels = tables["entities"].merge(tables["documents"])
-    labels = labels[labels.series == "nato-eu-relations"].label.nunique()
+    labels = labels[labels.series == "nato-eu"].label.nunique()
     assert len(bars) == 3 * labels
     titles = {t.text for t in chart.find_all("title")}
     assert "People, June 2020: 5" in titles  # Ursula von der Leyen and Charles Michel joined three
@@ -314,7 +314,7 @@ def test_report_from_the_store_reads_little_and_gives_the_same_page(tables, tmp_
     store.write(tables, Manifest())
     lean = report_tables(store)
     assert list(lean["entities"].columns) == ["doc_id", "label", "n"]  # counted, not every row
-    changed = {d for d, e in zip(tables["documents"].doc_id, tables["documents"].series) if e == "nato-eu-relations"}
+    changed = {d for d, e in zip(tables["documents"].doc_id, tables["documents"].series) if e == "nato-eu"}
     assert set(lean["blocks"].doc_id) == changed  # blocks only of the editions with changes
     # and of those only the blocks the page looks up: a changed block's text, a changed fact's words
     assert len(lean["blocks"]) == 13 and len(tables["blocks"]) == 154
