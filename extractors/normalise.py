@@ -867,3 +867,8 @@ def prefix_start(text: str, start: int) -> int:
     "about"; see ``date_affixes.csv``), else ``start``: the qualifier belongs to the date."""
     m = _prefix_re().search(text, 0, start)
     return m.start() if m else start
+
+
+def format_value(value: float) -> str:
+    """A value as people write it in a key: 2000000.0 → "2000000", 1.5 → "1.5"."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

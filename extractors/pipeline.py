@@ -31,9 +31,9 @@ import pandas as pd
 import pyarrow as pa
 
 from schemas.errors import FactsheetError, Failure, LayoutError
-from schemas.records import MARGIN_KINDS, TEXT_KINDS, Block, DocumentMeta, ExtractedDocument
+from schemas.records import FACT_LABELS, MARGIN_KINDS, TEXT_KINDS, Block, DocumentMeta, ExtractedDocument
 from schemas.settings import Settings
-from schemas.tables import arrow_table, frame, frame_from_arrow
+from schemas.tables import ROW_TABLES, arrow_table, frame, frame_from_arrow
 
 from .layout import build_blocks
 from .normalise import APOSTROPHES, DASHES, month_number
@@ -43,8 +43,6 @@ from .pdf import file_digest, read_pages
 CODE_ROOTS = ("extractors", "schemas")
 #: The kinds of files in them that count: code and data.
 CODE_SUFFIXES = (".py", ".csv", ".jsonl", ".txt", ".json")
-#: The row tables :func:`process_pdf` gives (``documents`` aside).
-ROW_TABLES = ("blocks", "entities")
 
 
 @dataclass
@@ -76,6 +74,12 @@ class ProcessedPDF:
     def entities(self) -> pd.DataFrame:
         return frame_from_arrow("entities", [self.rows["entities"]])
 
+    @property
+    def facts(self) -> pd.DataFrame:
+        """The document's facts; ``fact_id`` is provisional until a store places the document in
+        its series (:func:`fact_id`)."""
+        return frame_from_arrow("facts", [self.rows["facts"]])
+
     def drop_rows(self) -> None:
         """Let go of the rows (once they are kept elsewhere); ``document_row`` and ``failure`` stay."""
         self.rows = {name: arrow_table(name, []) for name in ROW_TABLES}
@@ -105,7 +109,7 @@ def extract_document(
 
 def process_pdf(path: Path | str, settings: Settings | None = None) -> ProcessedPDF:
     """Read, lay out and tag one PDF. Never raises for a bad input: returns a failure instead."""
-    from .tagging import entity_id, load_nlp, tag_document
+    from .tagging import entity_id, load_nlp, tag_blocks_and_facts
 
     settings = settings or Settings()
     path = Path(path)
@@ -116,7 +120,7 @@ def process_pdf(path: Path | str, settings: Settings | None = None) -> Processed
         stage = "layout"
         extracted = extract_document(path, settings.layout, settings.max_pages, result.doc_id, settings.ocr)
         stage = "tag"
-        entities = tag_document(extracted, load_nlp(settings.model))
+        entities, facts = tag_blocks_and_facts(extracted.blocks, load_nlp(settings.model), extracted.meta.edition)
     except Exception as exc:  # one broken PDF never stops a batch
         stage = exc.stage if isinstance(exc, FactsheetError) else stage
         result.failure = Failure.from_exception(path.name, result.doc_id, stage, exc)
@@ -148,10 +152,25 @@ def process_pdf(path: Path | str, settings: Settings | None = None) -> Processed
         }
         for b in extracted.blocks
     ])
+    doc_id = extracted.doc_id
     result.rows["entities"] = arrow_table("entities", [
-        {"doc_id": extracted.doc_id, "entity_id": entity_id(e.label, e.canonical), **asdict(e)} for e in entities
+        {"doc_id": doc_id, **asdict(e),
+         "entity_id": fact_id(doc_id, e.block_id, e.start_char) if e.label in FACT_LABELS else entity_id(e.label, e.canonical)}
+        for e in entities
+    ])
+    result.rows["facts"] = arrow_table("facts", [
+        {**asdict(f), "doc_id": doc_id, "series": meta.series, "edition": meta.edition,
+         "fact_id": fact_id(doc_id, f.block_id, f.start_char), "entity_id": fact_id(doc_id, f.block_id, f.start_char)}
+        for f in facts
     ])
     return result
+
+
+def fact_id(doc_id: str, block_id: int, start_char: int) -> str:
+    """A fact's id where it first appears: its document and its place there. A store gives a fact
+    of a later edition the id of the same fact in the edition before (``outputs.facts``); an
+    amount's or a date's ``entity_id`` is its fact's id, so it stays when only the value changes."""
+    return hashlib.sha256(f"{doc_id}\x1f{block_id}\x1f{start_char}".encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------------------------- metadata

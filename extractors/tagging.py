@@ -99,13 +99,14 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
-from schemas.records import TEXT_KINDS, Block, Entity, ExtractedDocument
+from schemas.records import FACT_LABELS, TEXT_KINDS, Block, Entity, ExtractedDocument, Fact
 from schemas.settings import DEFAULT_MODEL
 
 from .data import DATA, read_jsonl, read_lines, read_rows
 from .normalise import (
     DASHES,
     currency_codes,
+    format_value,
     money_extent,
     month_number,
     parse_amount,
@@ -1319,6 +1320,17 @@ def tag_blocks(
     gazetteer: Gazetteer | None = None,
 ) -> list[Entity]:
     """Entities of a document's body blocks, normalised, in reading order."""
+    return tag_blocks_and_facts(blocks, nlp, edition, gazetteer)[0]
+
+
+def tag_blocks_and_facts(
+    blocks: Sequence[Block],
+    nlp: Language,
+    edition: str | None,
+    gazetteer: Gazetteer | None = None,
+) -> tuple[list[Entity], list[Fact]]:
+    """Entities of a document's body blocks, normalised, in reading order, and a fact for each
+    date and amount (:func:`describe_fact`)."""
     gazetteer = gazetteer or load_gazetteer()
     tagged = [b for b in blocks if b.kind in TEXT_KINDS]
     reference = _edition_date(edition)
@@ -1338,7 +1350,9 @@ def tag_blocks(
         apply_definitions(doc, acronyms, labels)
     canon = Canonicaliser(gazetteer, acronyms)
     out: list[Entity] = []
+    facts: list[Fact] = []
     for block, doc in zip(tagged, docs):
+        values = [ent for ent in doc.ents if ent.label_ in FACT_LABELS]
         for ent in doc.ents:
             label = ent.label_
             e = Entity(
@@ -1375,16 +1389,121 @@ def tag_blocks(
                 e.value, e.unit, e.qualifier = amount.value, amount.unit, amount.qualifier
                 e.canonical = f"{format_value(amount.value)} {amount.unit}"
             out.append(e)
-    return out
+            if label in FACT_LABELS:
+                facts.append(describe_fact(doc, ent, e, values))
+    return out, facts
 
 
 def tag_document(doc: ExtractedDocument, nlp: Language, gazetteer: Gazetteer | None = None) -> list[Entity]:
     return tag_blocks(doc.blocks, nlp, doc.meta.edition, gazetteer)
 
 
-def format_value(value: float) -> str:
-    """A value as people write it in a key: 2000000.0 → "2000000", 1.5 → "1.5"."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+# --- facts: a value and what it is about ----------------------------------------------------------
+
+#: Tokens that end a sentence, and that end a clause inside one.
+_SENTENCE_END = frozenset({".", "!", "?"})
+_CLAUSE_END = frozenset({";", ":"})
+#: A clause part (between commas) needs this many content words to say what a value is about.
+_SUBJECT_MIN_WORDS = 3
+
+
+def _sentence(doc: Doc, ent: Span) -> Span:
+    """The sentence of ``ent``: from after the last sentence end before it to the next one."""
+    start = ent.start
+    while start > 0 and not (doc[start - 1].text in _SENTENCE_END and doc[start].text[:1].isupper()):
+        start -= 1
+    end = ent.end
+    while end < len(doc) and not (doc[end - 1].text in _SENTENCE_END and end > ent.end):
+        end += 1
+    return doc[start:end]
+
+
+def _parts(span: Span, stops: frozenset[str]) -> list[Span]:
+    out, start = [], span.start
+    for tok in span:
+        if tok.text in stops:
+            out.append(span.doc[start : tok.i])
+            start = tok.i + 1
+    out.append(span.doc[start : span.end])
+    return [p for p in out if len(p)]
+
+
+def _content(tokens: Iterable[Token]) -> int:
+    return sum(1 for t in tokens if t.is_alpha and not t.is_stop)
+
+
+def _unit_words_of(span: Span) -> frozenset[str]:
+    """The counted noun of an amount span, as words ("eight aircraft" → {"aircraft"})."""
+    noun = None if _has_unit(span.text) else span._.counted_noun
+    return frozenset(noun.split()) if noun else frozenset()
+
+
+def _unit_words(entity: Entity) -> frozenset[str]:
+    """The words of an amount's unit that a subject keeps: a counted noun, not a currency."""
+    if entity.label == "AMOUNT" and entity.unit and entity.unit not in currency_codes() and entity.unit != "percent":
+        return frozenset(entity.unit.split())
+    return frozenset()
+
+
+#: Prepositions that go with a date or an amount left out of a subject ("in 2014", "by 2024").
+_VALUE_PREPOSITIONS = frozenset({"in", "on", "at", "by", "since", "from", "until", "to", "of", "for", "during", "before", "after"})
+
+
+def describe_fact(doc: Doc, ent: Span, entity: Entity, values: Sequence[Span]) -> Fact:
+    """What a date or an amount is about, in the words of its clause, the value shown as "…":
+    the sentence cut at ";" and ":", then the part between commas that holds the value, widened
+    to its neighbours (and past ";") until it holds enough words that are not values ("The
+    European Commission contributed 2 million EUR to the NATO Building Integrity Trust Fund" →
+    "European Commission contributed … to the NATO Building Integrity Trust Fund"). Other dates
+    are left out with their preposition; other amounts keep their counted noun, as the value's
+    own does ("… aircraft"). ``measure`` is the amount's unit, or the date's qualifier or the
+    verb it dates ("launched"), else "date"."""
+    sentence = _sentence(doc, ent)
+    own = range(ent.start, ent.end)
+    unit = _unit_words(entity)
+    others = [v for v in values if (v.start, v.end) != (ent.start, ent.end)]
+    drop = {i for v in others if v.label_ == "DATE" for i in range(v.start, v.end)}
+    drop |= {v.start - 1 for v in others if v.label_ == "DATE" and v.start > sentence.start and doc[v.start - 1].lower_ in _VALUE_PREPOSITIONS}
+    drop |= {t.i for v in others if v.label_ == "AMOUNT" for t in v if t.text not in _unit_words_of(v)}
+
+    def words(span: Span) -> list[Token]:
+        return [t for t in span if t.i not in drop]
+
+    def enough(tokens: list[Token]) -> bool:
+        return sum(1 for t in tokens if t.is_alpha and not t.is_stop and t.i not in own) >= _SUBJECT_MIN_WORDS
+
+    for scope in (next((p for p in _parts(sentence, _CLAUSE_END) if p.start <= ent.start < p.end), sentence), sentence):
+        pieces = _parts(scope, frozenset({","}))
+        lo = hi = next((i for i, p in enumerate(pieces) if p.start <= ent.start < p.end), 0)
+        while not enough(words(doc[pieces[lo].start : pieces[hi].end])) and (lo > 0 or hi < len(pieces) - 1):
+            lo, hi = (lo - 1, hi) if lo > 0 else (lo, hi + 1)
+        window = doc[pieces[lo].start : pieces[hi].end]
+        if enough(words(window)):
+            break
+    out: list[str] = []
+    for t in words(window):
+        if t.i in own and t.text not in unit:
+            if not out or out[-1] != "…":
+                out.append("…")
+            continue
+        out.append(t.text + ("" if not t.whitespace_ else " "))
+    subject = " ".join("".join(w if w != "…" else "… " for w in out).split())
+    subject = re.sub(r"\s+([,.;:)])", r"\1", subject)
+    subject = re.sub(r"\([^)]*$", "", subject)  # an unclosed bracket
+    subject = re.sub(r"^(?:(?:the|a|an|and|or|but|[,;:])\s+)+", "", subject, flags=re.IGNORECASE).strip(" ,;:.")
+    if not re.search(r"[^\W\d_]", subject.replace("…", "")):
+        subject = " ".join(sentence.text.split())
+    if entity.label == "AMOUNT":
+        measure = entity.unit or "amount"
+    else:
+        verbs = [t for t in window if t.tag_.startswith("VB") and t.i < ent.start and not t.is_stop]
+        measure = entity.qualifier or (verbs[-1].lower_ if verbs else "date")
+    return Fact(
+        block_id=entity.block_id, page=entity.page, label=entity.label, start_char=entity.start_char,
+        end_char=entity.end_char, subject=subject, measure=measure, mention=entity.text,
+        text=" ".join(sentence.text.split()), value=entity.value, date_start=entity.date_start,
+        date_end=entity.date_end, qualifier=entity.qualifier,
+    )
 
 
 def _edition_date(edition: str | None) -> date | None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.pipeline import ProcessedPDF
+from outputs.compare import JobsResult
 from schemas.errors import Failure
 from schemas.settings import Settings
 
@@ -156,13 +157,13 @@ class WorkerPool:
                             f"{self.settings.memory_limit_mb} MB (a decompression bomb or a huge page); raise "
                             "FACTSHEETS_MEMORY_LIMIT_MB if it is a real factsheet.")
 
-    def compare(self, jobs: list[Any]) -> list[dict[str, Any]]:
+    def compare(self, jobs: list[Any]) -> JobsResult:
         """Run edition-comparison jobs in a worker (no time limit: they are the project's own
         data, not a hostile file); raises if the worker dies."""
         worker = self._take()
         try:
             worker.conn.send(("compare", jobs))
-            rows: list[dict[str, Any]] = worker.conn.recv()
+            rows: JobsResult = worker.conn.recv()
         except BaseException:
             worker.kill()
             self._idle.put(None)
@@ -192,28 +193,35 @@ def _failure(source: str, stage: str, error: str, message: str) -> ProcessedPDF:
     return ProcessedPDF.failed(source, Failure(source, None, stage, error, message))
 
 
-def parallel_compare(pool: WorkerPool, jobs: Iterable[Any]) -> Any:
+def parallel_compare(pool: WorkerPool, jobs: Iterable[Any]) -> JobsResult:
     """``outputs.compare.compare_jobs``, with the jobs spread over the pool's workers in
     groups; jobs are made as workers become free, so only the groups in flight are in memory."""
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-    from outputs.compare import finish_changes, run_jobs
+    from outputs.compare import run_jobs
 
     groups = _groups(iter(jobs), COMPARE_GROUP)
     first = next(groups, [])
     if pool.size < 2 or len(first) < COMPARE_GROUP:  # one worker, or too few jobs to share
-        return finish_changes(run_jobs(itertools.chain(first, itertools.chain.from_iterable(groups))))
+        return run_jobs(itertools.chain(first, itertools.chain.from_iterable(groups)))
     rows: list[dict[str, Any]] = []
-    pending: set[Future[list[dict[str, Any]]]] = set()
+    matches: dict[Any, Any] = {}
+    pending: set[Future[JobsResult]] = set()
+
+    def take(futures: Iterable[Future[JobsResult]]) -> None:
+        for f in futures:
+            got_rows, got_matches = f.result()
+            rows.extend(got_rows)
+            matches.update(got_matches)
+
     with ThreadPoolExecutor(pool.size) as ex:
         for group in itertools.chain([first], groups):
             if len(pending) >= 2 * pool.size:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                rows += [row for f in done for row in f.result()]
+                take(done)
             pending.add(ex.submit(pool.compare, group))
-        for f in pending:
-            rows += f.result()
-    return finish_changes(rows)
+        take(pending)
+    return rows, matches
 
 
 #: Comparison jobs sent to a worker at a time.

@@ -41,25 +41,22 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from extractors.normalise import DASHES, plain_punctuation
+from extractors.normalise import DASHES, format_value, plain_punctuation
 from schemas.records import FACT_LABELS, TEXT_KINDS
 from schemas.tables import frame, frame_from_arrow
 
+from .facts import Key as FactKey
+from .facts import Matches, match_facts, resolve_fact_ids, same_value
+
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
 BLOCK_MATCH = 0.5
-#: Words on each side of an amount or date that say which fact it is.
-FACT_CONTEXT = 4
-#: Context similarity (0..1) for two mentions in aligned blocks to be one fact with a new value.
-FACT_MATCH_ALIGNED = 0.15
-#: Context similarity for two mentions anywhere in the documents to be one fact.
-FACT_MATCH_ANYWHERE = 0.45
 #: Block kinds never reported as moved (a caption goes where its photo fits).
 UNMOVABLE = ("caption", "title")
 _WORD = re.compile(r"\S+")
@@ -225,96 +222,6 @@ def _moved(la: list[_Block], lb: list[_Block], pairs: list[tuple[int, int, float
 
 
 # --------------------------------------------------------------------------------------------
-# Facts: amounts and dates
-# --------------------------------------------------------------------------------------------
-
-
-def _context(text: str, start: int, n: int = 3) -> tuple[str, ...]:
-    """The ``n`` words before a mention, lower-cased, without punctuation."""
-    words = [re.sub(r"[^\w’'-]", "", w) for w in _WORD.findall(text[:start].lower())]
-    return tuple(w for w in words if w)[-n:]
-
-
-def _context_words(text: str) -> list[str]:
-    words = [re.sub(r"[^\w’'-]", "", w) for w in _WORD.findall(text.lower())]
-    return [w for w in words if w and not any(c.isdigit() for c in w)]
-
-
-def fact_context(text: str, start: int, end: int, n: int = FACT_CONTEXT) -> frozenset[str]:
-    """The ``n`` words before and after a mention (``<`` and ``>`` tagged), lower-cased,
-    without punctuation or numbers (which may be other facts that changed)."""
-    before = _context_words(text[:start])[-n:]
-    after = _context_words(text[end:])[:n]
-    return frozenset([f"<{w}" for w in before] + [f">{w}" for w in after])
-
-
-def _jaccard(x: frozenset[str], y: frozenset[str]) -> float:
-    return len(x & y) / len(x | y) if x or y else 1.0
-
-
-@dataclass(frozen=True)
-class _Mention:
-    n: int  # position in the edition's mentions, for stable tie-breaks
-    block_id: int
-    label: str
-    text: str
-    canonical: str
-    key: tuple[str, str]
-    unit: str | None  # as printed; compared case-folded
-    context: frozenset[str]
-    words_before: tuple[str, ...]
-
-
-def _fact_mentions(entities: pd.DataFrame, texts: dict[int, str]) -> list[_Mention]:
-    ents = entities[entities.label.isin(FACT_LABELS)].sort_values(["block_id", "start_char", "end_char"])
-    out = []
-    for n, r in enumerate(ents.itertuples(index=False)):
-        text = texts.get(int(r.block_id), "")
-        out.append(
-            _Mention(
-                n, int(r.block_id), r.label, r.text, r.canonical, _entity_key(r), _str(r.unit),
-                fact_context(text, int(r.start_char), int(r.end_char)), _context(text, int(r.start_char)),
-            )
-        )
-    return out
-
-
-def match_facts(ma: list[_Mention], mb: list[_Mention], aligned: set[tuple[int, int]]) -> list[tuple[_Mention, _Mention]]:
-    """Pairs of mentions that are the same fact in both editions (same value or a new one).
-
-    Every candidate pair gets a score: the similarity of the words around the two mentions,
-    plus 0.5 when their blocks are aligned, plus 0.25 when the value is the same. The best
-    pairs are taken first. Same value: any pair. New value: an amount needs the same unit;
-    both need enough of the same words around them (:data:`FACT_MATCH_ALIGNED` in aligned
-    blocks, :data:`FACT_MATCH_ANYWHERE` elsewhere).
-    """
-    scored = []
-    for x in ma:
-        for y in mb:
-            if x.label != y.label:
-                continue
-            same = x.key == y.key
-            if not same and x.label == "AMOUNT" and (x.unit or "").casefold() != (y.unit or "").casefold():
-                continue
-            ctx = _jaccard(x.context, y.context)
-            in_aligned = (x.block_id, y.block_id) in aligned
-            if not same and ctx < (FACT_MATCH_ALIGNED if in_aligned else FACT_MATCH_ANYWHERE):
-                continue
-            scored.append((-(ctx + 0.5 * in_aligned + 0.25 * same), x.n, y.n, x, y))
-    scored.sort(key=lambda t: t[:3])
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    out = []
-    for _, na, nb, x, y in scored:
-        if na in used_a or nb in used_b:
-            continue
-        used_a.add(na)
-        used_b.add(nb)
-        out.append((x, y))
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # Entities
 # --------------------------------------------------------------------------------------------
 
@@ -365,11 +272,11 @@ def _aliases(*acronyms: dict[Key, set[Key]]) -> dict[Key, Key]:
     return {short: next(iter(t)) for short, t in targets.items() if len(t) == 1}
 
 
-def _entity_keys(mentions: list[tuple[Key, str, str]], aliases: dict[Key, Key]) -> dict[Key, tuple[str, str]]:
-    """Each entity key of an edition → (canonical, text) of its first mention."""
-    out: dict[Key, tuple[str, str]] = {}
-    for key, canonical, text in mentions:
-        out.setdefault(aliases.get(key, key), (canonical, text))
+def _entity_keys(mentions: list[tuple[Key, str, str, str, int]], aliases: dict[Key, Key]) -> dict[Key, tuple[str, str, str, int]]:
+    """Each entity key of an edition → (canonical, text, entity id, block id) of its first mention."""
+    out: dict[Key, tuple[str, str, str, int]] = {}
+    for key, canonical, text, eid, block in mentions:
+        out.setdefault(aliases.get(key, key), (canonical, text, eid, block))
     return out
 
 
@@ -383,7 +290,10 @@ def _str(value: Any) -> str | None:
 
 
 def _change_row(series: str, a: Edition, b: Edition, change: str, level: str, label: str, canonical: str | None,
-                before: str | None, after: str | None, sim: float | None) -> dict[str, Any]:
+                before: str | None, after: str | None, sim: float | None, **where: Any) -> dict[str, Any]:
+    """A row of ``changes``; ``where`` holds the columns that say where it is (block ids, pages,
+    entity id, values) and, for facts, the private ``_from_key``/``_to_key`` that
+    :func:`finish_changes` turns into the fact's id."""
     return {
         "series": series,
         "from_edition": a.edition,
@@ -397,11 +307,8 @@ def _change_row(series: str, a: Edition, b: Edition, change: str, level: str, la
         "before": before,
         "after": after,
         "similarity": sim,
+        **where,
     }
-
-
-def _fact(m: _Mention) -> str:
-    return f"{m.canonical} ({m.text})"
 
 
 @dataclass(frozen=True)
@@ -409,28 +316,95 @@ class _Prepared:
     """What the comparison needs of one edition, made once for both pairs it is in."""
 
     blocks: list[_Block]
-    facts: list[_Mention]
-    entities: list[tuple[Key, str, str]]  # (key, canonical, text) in reading order
+    pages: dict[int, int]  # block_id -> page
+    facts: pd.DataFrame
+    entities: list[tuple[Key, str, str, str, int]]  # (key, canonical, text, entity_id, block_id) in reading order
     acronyms: dict[Key, set[Key]]
 
 
-def _prepare(doc_id: str, blocks: pd.DataFrame, entities: pd.DataFrame) -> _Prepared:
-    body = _body_blocks(blocks, doc_id)
-    ents = entities[entities.doc_id == doc_id]
+def _prepare(doc_id: str, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame) -> _Prepared:
+    mine = blocks[blocks.doc_id == doc_id]
+    ents = entities[(entities.doc_id == doc_id) & ~entities.label.isin(FACT_LABELS)]
     return _Prepared(
-        body,
-        _fact_mentions(ents, {x.block_id: x.text for x in body}),
-        [(_entity_key(r), r.canonical, r.text) for r in ents.sort_values(["block_id", "start_char"]).itertuples(index=False)],
+        _body_blocks(mine, doc_id),
+        dict(zip(mine.block_id.astype(int), mine.page.astype(int), strict=True)),
+        facts[facts.doc_id == doc_id],
+        [(_entity_key(r), r.canonical, r.text, r.entity_id, int(r.block_id))
+         for r in ents.sort_values(["block_id", "start_char"]).itertuples(index=False)],
         _acronyms(ents),
     )
 
 
-def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, entities: pd.DataFrame) -> list[dict[str, Any]]:
+def _fact_text(r: Any) -> str:
+    """A fact's value as the ``before``/``after`` of a row: "value (mention)"."""
+    value = (f"{format_value(float(r.value))} {r.measure}" if r.label == "AMOUNT" and r.value == r.value
+             else _date_text(r.date_start, r.date_end))
+    return f"{value} ({r.mention})"
+
+
+def _date_text(start: Any, end: Any) -> str:
+    if start is None or start is pd.NA:
+        return ""
+    return str(start) if start == end else f"{start}/{end}"
+
+
+def _value(r: Any) -> float | None:
+    return float(r.value) if r.label == "AMOUNT" and r.value == r.value and r.value is not None else None
+
+
+def _day(r: Any) -> Any:
+    return None if r.label != "DATE" or r.date_start is pd.NA else r.date_start
+
+
+def _fact_rows(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepared, aligned: set[tuple[int, int]]) -> tuple[list[dict[str, Any]], Matches]:
+    """Changed, added and removed facts: paired across the editions (``outputs.facts``), a pair
+    with another value is one ``changed`` row, an unpaired fact is ``added`` or ``removed``."""
+    texts_a = {x.block_id: x.text for x in pa_.blocks}
+    texts_b = {x.block_id: x.text for x in pb.blocks}
+    matches = match_facts(pa_.facts, pb.facts, texts_a, texts_b, aligned)
+    fa = {(int(r.block_id), int(r.start_char)): r for r in pa_.facts.itertuples(index=False)}
+    fb = {(int(r.block_id), int(r.start_char)): r for r in pb.facts.itertuples(index=False)}
+    rows = []
+    for kb, ka in matches.items():
+        x, y = fa[ka], fb[kb]
+        if same_value(_FactValue(x), _FactValue(y)):
+            continue
+        rows.append(_change_row(series, a, b, "changed", "entity", x.label, y.subject, _fact_text(x), _fact_text(y), None,
+                                from_block_id=ka[0], to_block_id=kb[0], from_page=int(x.page), to_page=int(y.page),
+                                value_before=_value(x), value_after=_value(y), date_before=_day(x), date_after=_day(y),
+                                _from_key=ka, _to_key=kb))
+    matched_a = set(matches.values())
+    for ka, x in fa.items():
+        if ka not in matched_a:
+            rows.append(_change_row(series, a, b, "removed", "entity", x.label, x.subject, _fact_text(x), None, None,
+                                    from_block_id=ka[0], from_page=int(x.page), value_before=_value(x), date_before=_day(x), _from_key=ka))
+    for kb, y in fb.items():
+        if kb not in matches:
+            rows.append(_change_row(series, a, b, "added", "entity", y.label, y.subject, None, _fact_text(y), None,
+                                    to_block_id=kb[0], to_page=int(y.page), value_after=_value(y), date_after=_day(y), _to_key=kb))
+    return rows, matches
+
+
+@dataclass(frozen=True)
+class _FactValue:
+    """The part of a fact row :func:`outputs.facts.same_value` compares."""
+
+    relative: bool
+    mention: str
+    value: tuple[Any, ...]
+
+    def __init__(self, r: Any) -> None:
+        object.__setattr__(self, "relative", r.qualifier == "relative")
+        object.__setattr__(self, "mention", str(r.mention))
+        object.__setattr__(self, "value", (r.value,) if r.label == "AMOUNT" else (r.date_start, r.date_end))
+
+
+def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame) -> list[dict[str, Any]]:
     """The change rows from edition ``a`` to edition ``b`` (unsorted, without ids)."""
-    return _compare_prepared(series, a, b, _prepare(a.doc_id, blocks, entities), _prepare(b.doc_id, blocks, entities))
+    return _compare_prepared(series, a, b, _prepare(a.doc_id, blocks, entities, facts), _prepare(b.doc_id, blocks, entities, facts))[0]
 
 
-def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepared) -> list[dict[str, Any]]:
+def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepared) -> tuple[list[dict[str, Any]], Matches]:
     rows: list[dict[str, Any]] = []
     la, lb = pa_.blocks, pb.blocks
     items_a = [(x.block_id, x.kind, x.text, x.section) for x in la]
@@ -438,87 +412,100 @@ def _compare_prepared(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _
     pairs, only_a, only_b = align_blocks(items_a, items_b)
     moved = _moved(la, lb, pairs)
 
+    def where(x: _Block | None, y: _Block | None) -> dict[str, Any]:
+        return {"from_block_id": x.block_id if x else None, "to_block_id": y.block_id if y else None,
+                "from_page": pa_.pages.get(x.block_id) if x else None, "to_page": pb.pages.get(y.block_id) if y else None}
+
     for i, j, sim in pairs:
         x, y = la[i], lb[j]
         if (i, j) in moved:
-            rows.append(_change_row(series, a, b, "moved", "block", y.kind, y.text, x.section, y.section, None))
+            rows.append(_change_row(series, a, b, "moved", "block", y.kind, y.text, x.section, y.section, None, **where(x, y)))
         if sim < 1.0 or x.text != y.text:
             before, after = word_diff(x.text, y.text)
-            rows.append(_change_row(series, a, b, "changed", "block", x.kind, y.section, before, after, round(sim, 4)))
+            rows.append(_change_row(series, a, b, "changed", "block", x.kind, y.section, before, after, round(sim, 4), **where(x, y)))
     for i in only_a:
-        rows.append(_change_row(series, a, b, "removed", "block", la[i].kind, la[i].section, la[i].text, None, None))
+        rows.append(_change_row(series, a, b, "removed", "block", la[i].kind, la[i].section, la[i].text, None, None, **where(la[i], None)))
     for j in only_b:
-        rows.append(_change_row(series, a, b, "added", "block", lb[j].kind, lb[j].section, None, lb[j].text, None))
+        rows.append(_change_row(series, a, b, "added", "block", lb[j].kind, lb[j].section, None, lb[j].text, None, **where(None, lb[j])))
 
     aligned = {(la[i].block_id, lb[j].block_id) for i, j, _ in pairs}
-    changed_facts: set[tuple[str, str]] = set()
-    for fa, fb in match_facts(pa_.facts, pb.facts, aligned):
-        if fa.key == fb.key:
-            continue
-        key = (fa.unit if fa.label == "AMOUNT" else None) or " ".join(fa.words_before) or None
-        rows.append(_change_row(series, a, b, "changed", "entity", fa.label, key, _fact(fa), _fact(fb), None))
-        changed_facts.update((fa.key, fb.key))
+    fact_rows, matches = _fact_rows(series, a, b, pa_, pb, aligned)
+    rows.extend(fact_rows)
 
     aliases = _aliases(pa_.acronyms, pb.acronyms)
     keys_a = _entity_keys(pa_.entities, aliases)
     keys_b = _entity_keys(pb.entities, aliases)
     for gone in sorted(set(keys_a) - set(keys_b)):
-        if gone not in changed_facts:
-            rows.append(_change_row(series, a, b, "removed", "entity", gone[0], keys_a[gone][0], keys_a[gone][1], None, None))
+        canonical, text, eid, block = keys_a[gone]
+        rows.append(_change_row(series, a, b, "removed", "entity", gone[0], canonical, text, None, None,
+                                entity_id=eid, from_block_id=block, from_page=pa_.pages.get(block)))
     for new in sorted(set(keys_b) - set(keys_a)):
-        if new not in changed_facts:
-            rows.append(_change_row(series, a, b, "added", "entity", new[0], keys_b[new][0], None, keys_b[new][1], None))
-    return rows
+        canonical, text, eid, block = keys_b[new]
+        rows.append(_change_row(series, a, b, "added", "entity", new[0], canonical, None, text, None,
+                                entity_id=eid, to_block_id=block, to_page=pb.pages.get(block)))
+    return rows, matches
 
 
-#: (series, older, newer, their blocks, their entities): the rows as DataFrames, or as Arrow
-#: tables (cheaper to make and to send to a worker process; made into frames where it runs)
-PairJob = tuple[str, Edition, Edition, pd.DataFrame | pa.Table, pd.DataFrame | pa.Table]
+#: (series, older, newer, their blocks, their entities, their facts): the rows as DataFrames, or
+#: as Arrow tables (cheaper to make and to send to a worker process; made into frames where it runs)
+PairJob = tuple[str, Edition, Edition, Any, Any, Any]
+#: What running jobs gives: the change rows (facts keyed by place, see :func:`finish_changes`) and
+#: the facts paired in each compared pair of documents.
+JobsResult = tuple[list[dict[str, Any]], dict[tuple[str, str], Matches]]
 
 
-def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> Iterator[PairJob]:
+def pair_jobs(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame) -> Iterator[PairJob]:
     """One job per pair of consecutive editions of each series, with only those two
-    documents' blocks and entities (so jobs can run anywhere, in any order). Jobs are made
-    as they are consumed, so only the pairs in flight are held in memory."""
-    blocks_of = dict(tuple(blocks.groupby("doc_id", sort=False)))
-    entities_of = dict(tuple(entities.groupby("doc_id", sort=False)))
-    empty_b, empty_e = blocks.iloc[:0], entities.iloc[:0]
+    documents' rows (so jobs can run anywhere, in any order). Jobs are made as they are
+    consumed, so only the pairs in flight are held in memory."""
+    parts = [dict(tuple(t.groupby("doc_id", sort=False))) for t in (blocks, entities, facts)]
+    empties = [t.iloc[:0] for t in (blocks, entities, facts)]
 
-    def two(parts: dict[Any, pd.DataFrame], empty: pd.DataFrame, a: Edition, b: Edition) -> pd.DataFrame:
-        return pd.concat([parts.get(a.doc_id, empty), parts.get(b.doc_id, empty)], ignore_index=True)
+    def two(of: dict[Any, pd.DataFrame], empty: pd.DataFrame, a: Edition, b: Edition) -> pd.DataFrame:
+        return pd.concat([of.get(a.doc_id, empty), of.get(b.doc_id, empty)], ignore_index=True)
 
     for series, eds in editions_by_series(documents).items():
-        for a, b in zip(eds, eds[1:]):
-            yield series, a, b, two(blocks_of, empty_b, a, b), two(entities_of, empty_e, a, b)
+        for a, b in zip(eds, eds[1:], strict=False):
+            yield (series, a, b, *(two(of, empty, a, b) for of, empty in zip(parts, empties, strict=True)))
 
 
-def run_jobs(jobs: Iterable[PairJob]) -> list[dict[str, Any]]:
-    """The change rows (without ids) of some pair jobs."""
+def run_jobs(jobs: Iterable[PairJob]) -> JobsResult:
+    """The change rows (without ids) and the paired facts of some pair jobs."""
     rows: list[dict[str, Any]] = []
+    matches: dict[tuple[str, str], Matches] = {}
     last: dict[str, _Prepared] = {}  # consecutive pairs of a series share an edition: prepare it once
-    for series, a, b, blocks, entities in jobs:
+    for series, a, b, blocks, entities, facts in jobs:
         if isinstance(blocks, pa.Table):
-            blocks, entities = frame_from_arrow("blocks", [blocks]), frame_from_arrow("entities", [entities])
-        pa_ = last.get(a.doc_id) or _prepare(a.doc_id, blocks, entities)
-        pb = _prepare(b.doc_id, blocks, entities)
+            blocks, entities, facts = (frame_from_arrow(n, [t]) for n, t in (("blocks", blocks), ("entities", entities), ("facts", facts)))
+        pa_ = last.get(a.doc_id) or _prepare(a.doc_id, blocks, entities, facts)
+        pb = _prepare(b.doc_id, blocks, entities, facts)
         last = {b.doc_id: pb}
-        rows.extend(_compare_prepared(series, a, b, pa_, pb))
-    return rows
+        pair_rows, matched = _compare_prepared(series, a, b, pa_, pb)
+        rows.extend(pair_rows)
+        matches[(a.doc_id, b.doc_id)] = matched
+    return rows, matches
 
 
-def compare_jobs(jobs: Iterable[PairJob]) -> pd.DataFrame:
-    """The ``changes`` rows of some pair jobs, sorted and with their ids."""
-    return finish_changes(run_jobs(jobs))
+def compare_jobs(jobs: Iterable[PairJob]) -> JobsResult:
+    """:func:`run_jobs` (the flow may spread jobs over worker processes instead)."""
+    return run_jobs(jobs)
 
 
-def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame) -> pd.DataFrame:
-    """The ``changes`` table for every pair of consecutive editions of every series."""
-    return compare_jobs(pair_jobs(documents, blocks, entities))
+def compare_editions(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    """The ``changes`` table for every pair of consecutive editions of every series, facts
+    followed from the oldest edition of each series."""
+    rows, matches = run_jobs(pair_jobs(documents, blocks, entities, facts))
+    keys = {d: list(zip(g.block_id.astype(int), g.start_char.astype(int), strict=True)) for d, g in facts.groupby("doc_id")}
+    ids: dict[str, dict[FactKey, str]] = {}
+    for eds in editions_by_series(documents).values():
+        ids.update(resolve_fact_ids([e.doc_id for e in eds], keys, {}, matches))
+    return finish_changes(rows, ids)
 
 
-def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, from_doc_id: str, to_doc_id: str) -> pd.DataFrame:
+def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame,
+                from_doc_id: str, to_doc_id: str) -> pd.DataFrame:
     """The ``changes`` table from one document to another of the same series (any two
-    editions, in either direction)."""
+    editions, in either direction); facts keep the ids of the ``facts`` table."""
     docs = documents.set_index("doc_id")
     for name, doc_id in (("from_doc_id", from_doc_id), ("to_doc_id", to_doc_id)):
         if doc_id not in docs.index:
@@ -529,16 +516,29 @@ def compare_two(documents: pd.DataFrame, blocks: pd.DataFrame, entities: pd.Data
     if sa != sb:
         raise ValueError(f"the documents are in different series ({sa!r} and {sb!r}); only editions of one series can be compared")
     a, b = (Edition(d, _str(docs.at[d, "edition"]), str(docs.at[d, "source"])) for d in (from_doc_id, to_doc_id))
-    return finish_changes(compare_pair(str(sa), a, b, blocks, entities))
+    ids = {d: dict(zip(zip(g.block_id.astype(int), g.start_char.astype(int), strict=True), g.fact_id, strict=True)) for d, g in facts.groupby("doc_id")}
+    return finish_changes(compare_pair(str(sa), a, b, blocks, entities, facts), ids)
 
 
 _ORDER = {"changed": 0, "moved": 1, "removed": 2, "added": 3}
 _SORT = ["series", "from_edition", "to_edition", "from_doc_id", "to_doc_id", "_l", "_o", "label", "canonical", "before", "after"]
 
 
-def finish_changes(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """The ``changes`` table from rows without ids: sorted, each row with a stable id."""
-    return sort_changes(frame("changes", _with_ids(rows)))
+def finish_changes(rows: Iterable[dict[str, Any]], fact_ids: Mapping[str, Mapping[FactKey, str]] | None = None) -> pd.DataFrame:
+    """The ``changes`` table from rows without ids: each fact row gets its fact's id (and entity
+    id) from ``fact_ids`` (doc_id -> (block_id, start_char) -> id), rows are sorted, and each row
+    gets a stable ``change_id``."""
+    ids = fact_ids or {}
+    done = []
+    for row in rows:
+        row = dict(row)
+        ka, kb = row.pop("_from_key", None), row.pop("_to_key", None)
+        fid = (ids.get(row["from_doc_id"], {}).get(ka) if ka is not None else None) or (
+            ids.get(row["to_doc_id"], {}).get(kb) if kb is not None else None)
+        if fid is not None:
+            row["fact_id"] = row["entity_id"] = fid
+        done.append(row)
+    return sort_changes(frame("changes", _with_ids(done)))
 
 
 def _with_ids(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -25,13 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from schemas.errors import Failure, UsageError
+from schemas.records import FACT_LABELS
 from schemas.settings import Settings
 from schemas.tables import concat_arrow, empty, frame
 
-from .compare import Edition, PairJob, compare_jobs, editions_by_series, sort_changes
-from .rows import ROW_TABLES, Rows, RowSource, Spool, StoredRows, same_content
+from .compare import Edition, JobsResult, PairJob, compare_jobs, editions_by_series, finish_changes, sort_changes
+from .facts import Key as FactKey
+from .facts import Matches, resolve_fact_ids
+from .rows import ROW_TABLES, Overlay, Rows, RowSource, Spool, StoredRows, same_content
 
 if TYPE_CHECKING:
     from extractors.pipeline import ProcessedPDF
@@ -41,14 +45,14 @@ if TYPE_CHECKING:
 #: Documents per part when the blocks and entities tables are written.
 CHUNK_DOCS = 64
 
-CompareFn = Callable[[Iterable[PairJob]], pd.DataFrame]
+CompareFn = Callable[[Iterable[PairJob]], JobsResult]
 
 
 @dataclass
 class Merged:
     """The store's tables after a merge: ``documents``, ``changes`` and ``failures`` in
-    memory; the rows of ``blocks`` and ``entities`` come from ``rows`` one document at a time,
-    in the order of ``documents``, as they are written."""
+    memory; the rows of ``blocks``, ``entities`` and ``facts`` come from ``rows`` one document at
+    a time, in the order of ``documents``, as they are written."""
 
     documents: pd.DataFrame
     changes: pd.DataFrame
@@ -66,6 +70,7 @@ class Merged:
             "documents": self.documents,
             "blocks": partial(self.parts, "blocks"),
             "entities": partial(self.parts, "entities"),
+            "facts": partial(self.parts, "facts"),
             "changes": self.changes,
             "failures": self.failures,
         }
@@ -77,6 +82,7 @@ class Merged:
             "documents": self.documents,
             "blocks": self.rows.frame("blocks", ids),
             "entities": self.rows.frame("entities", ids),
+            "facts": self.rows.frame("facts", ids),
             "changes": self.changes,
             "failures": self.failures,
         }
@@ -111,7 +117,14 @@ def merge(
     failures = pd.concat([old_fail, new_fail], ignore_index=True) if len(old_fail) else new_fail
     rows = Rows([new_rows, old_rows])
     kept_changes, pairs = _pairs_to_compare(existing, docs, new_ids)
-    fresh = compare(pair_jobs_from(pairs, rows)) if pairs else empty("changes")
+    fresh_rows, matches = compare(pair_jobs_from(pairs, rows)) if pairs else ([], {})
+    for _, a, b in pairs:  # a pair with the same content had no job: its facts pair by place
+        if (a.doc_id, b.doc_id) not in matches:
+            matches[(a.doc_id, b.doc_id)] = {k: k for k in _fact_keys(rows, b.doc_id)}
+    touched = {s for s, _, _ in pairs} | set(docs.loc[docs.doc_id.isin(new_ids), "series"])
+    fact_ids = _fact_ids(docs, touched, rows, new_ids, matches)
+    rows.overlay = _overlay(docs, fact_ids)
+    fresh = finish_changes(fresh_rows, fact_ids) if pairs else empty("changes")
     parts = [p for p in (kept_changes, fresh) if len(p)]
     changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
     return Merged(docs, changes, failures, rows)
@@ -134,8 +147,9 @@ def _pairs_to_compare(
     existing: Mapping[str, pd.DataFrame], docs: pd.DataFrame, new_ids: set[str | None]
 ) -> tuple[pd.DataFrame, list[tuple[str, Edition, Edition]]]:
     """The change rows to keep, and the pairs of editions to compare: a pair of documents that
-    were already consecutive and are not new or re-processed keeps its rows (found by the two
-    documents' ids); every other consecutive pair is compared."""
+    were already consecutive in the same series and are not new or re-processed keeps its rows
+    (found by the series and the two documents' ids), unless an earlier pair of its series is
+    compared again (its facts' ids may follow from that one); every other pair is compared."""
     old_docs = existing.get("documents", empty("documents"))
     old_changes = existing.get("changes", empty("changes"))
     pairs = [(s, x, y) for s, eds in editions_by_series(docs).items() for x, y in zip(eds, eds[1:], strict=False)]
@@ -145,10 +159,12 @@ def _pairs_to_compare(
     old_pairs = {(s, x.doc_id, y.doc_id) for s, eds in editions_by_series(old_docs).items() for x, y in zip(eds, eds[1:], strict=False)}
     kept: set[tuple[str, str, str]] = set()
     todo: list[tuple[str, Edition, Edition]] = []
+    redone: set[str] = set()  # series compared again from a pair on: facts' ids follow from there
     for series, x, y in pairs:
-        if (series, x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
+        if series not in redone and (series, x.doc_id, y.doc_id) in old_pairs and not {x.doc_id, y.doc_id} & new_ids:
             kept.add((series, x.doc_id, y.doc_id))
         else:
+            redone.add(series)
             todo.append((series, x, y))
     keep = [key in kept for key in zip(old_changes["series"], old_changes["from_doc_id"], old_changes["to_doc_id"], strict=True)]
     return old_changes[keep], todo
@@ -217,8 +233,59 @@ def pair_jobs_from(pairs: Iterable[tuple[str, Edition, Edition]], rows: Rows) ->
         if same_content(rows_a, rows_b):
             continue
         # Arrow, not frames: the worker that compares them makes the frames
-        yield (series, a, b, concat_arrow("blocks", [rows_a["blocks"], rows_b["blocks"]]),
-               concat_arrow("entities", [rows_a["entities"], rows_b["entities"]]))
+        yield (series, a, b, *(concat_arrow(n, [rows_a[n], rows_b[n]]) for n in ("blocks", "entities", "facts")))
+
+
+def _fact_keys(rows: Rows, doc_id: str) -> list[FactKey]:
+    facts = rows.get("facts", doc_id)
+    return list(zip(facts["block_id"].to_pylist(), facts["start_char"].to_pylist(), strict=True))
+
+
+def _fact_ids(docs: pd.DataFrame, touched: set[str], rows: Rows, new_ids: set[str | None],
+              matches: Mapping[tuple[str, str], Matches]) -> dict[str, dict[FactKey, str]]:
+    """The ids of the facts of every document in a ``touched`` series (with a new document or a
+    pair compared again), followed from the edition before; documents of other series keep theirs."""
+    ids: dict[str, dict[FactKey, str]] = {}
+    for eds in editions_by_series(docs[docs.series.isin(touched)]).values():
+        keys, stored = {}, {}
+        for e in eds:
+            facts = rows.get("facts", e.doc_id)
+            keys[e.doc_id] = list(zip(facts["block_id"].to_pylist(), facts["start_char"].to_pylist(), strict=True))
+            if e.doc_id not in new_ids:
+                stored[e.doc_id] = dict(zip(keys[e.doc_id], facts["fact_id"].to_pylist(), strict=True))
+        ids.update(resolve_fact_ids([e.doc_id for e in eds], keys, stored, matches))
+    return ids
+
+
+def _overlay(docs: pd.DataFrame, fact_ids: Mapping[str, Mapping[FactKey, str]]) -> Overlay:
+    """What a merge changes in a document's rows as they are read: its facts' series and
+    edition (from ``documents``), its facts' ids, and the entity ids of its amounts and dates
+    (their facts' ids)."""
+    where = {r.doc_id: (r.series, r.edition) for r in docs.itertuples(index=False)}
+
+    def apply(name: str, doc_id: str, table: pa.Table) -> pa.Table:
+        if name == "blocks" or not table.num_rows:
+            return table
+        ids = fact_ids.get(doc_id)
+        keys = list(zip(table["block_id"].to_pylist(), table["start_char"].to_pylist(), strict=True))
+        if name == "facts":
+            series, edition = where.get(doc_id, (None, None))
+            if series is not None:
+                table = table.set_column(table.schema.get_field_index("series"), "series", pa.array([series] * table.num_rows, pa.string()))
+                table = table.set_column(table.schema.get_field_index("edition"), "edition", pa.array([edition] * table.num_rows, pa.string()))
+            if ids:
+                new = pa.array([ids.get(k, old) for k, old in zip(keys, table["fact_id"].to_pylist(), strict=True)], pa.string())
+                table = table.set_column(table.schema.get_field_index("fact_id"), "fact_id", new)
+                table = table.set_column(table.schema.get_field_index("entity_id"), "entity_id", new)
+            return table
+        if ids:  # entities: an amount's or a date's id is its fact's
+            labels = table["label"].to_pylist()
+            new = pa.array([ids.get(k, old) if lab in FACT_LABELS else old
+                            for k, lab, old in zip(keys, labels, table["entity_id"].to_pylist(), strict=True)], pa.string())
+            table = table.set_column(table.schema.get_field_index("entity_id"), "entity_id", new)
+        return table
+
+    return apply
 
 
 # ---------------------------------------------------------------------------------- the batch

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.records import MARGIN_KINDS
+from schemas.records import FACT_LABELS, MARGIN_KINDS
 from schemas.tables import ARROW, TABLES, types_mapper
 
 if TYPE_CHECKING:
@@ -558,9 +558,10 @@ def _entities_html(ch: list[Any], pair: Pair) -> str:
 
 
 def _entity_name(label: str, canonical: str | None, text: str | None) -> str:
-    """Dates and amounts read better as printed ("December 2019"), names by their canonical."""
-    if label in ("DATE", "AMOUNT") and text:
-        return text
+    """Dates and amounts read better as printed ("December 2019", from "2019-12-01/2019-12-31
+    (December 2019)"), names by their canonical."""
+    if label in FACT_LABELS and text:
+        return split_fact(text)[0]
     return canonical or text or ""
 
 
@@ -817,6 +818,7 @@ def summary_tables(store: Store) -> dict[str, pd.DataFrame]:
         "documents": store.read("documents"),
         "blocks": store.read("blocks", columns=["kind"]),
         "entities": store.read("entities", columns=["label"]),
+        "facts": store.read("facts", columns=["label"]),
         "changes": store.read("changes"),
         "failures": store.read("failures"),
     }
@@ -824,7 +826,7 @@ def summary_tables(store: Store) -> dict[str, pd.DataFrame]:
 
 def summary(tables: Mapping[str, pd.DataFrame], run: BatchSummary | None = None) -> str:
     """A short, human summary of the store (and of this run)."""
-    docs, blocks, ents, changes, fails = (tables[n] for n in TABLES)
+    docs, blocks, ents, facts, changes, fails = (tables[n] for n in TABLES)
     lines = []
     if run is not None:
         n_in = len(run.processed) + run.failed
@@ -832,6 +834,7 @@ def summary(tables: Mapping[str, pd.DataFrame], run: BatchSummary | None = None)
     lines.append(f"documents: {len(docs)} in {docs['series'].nunique() if len(docs) else 0} series")
     lines.append(f"blocks: {len(blocks)}" + (" (" + ", ".join(f"{k} {v}" for k, v in blocks["kind"].value_counts().sort_index().items()) + ")" if len(blocks) else ""))
     lines.append(f"entities: {len(ents)}" + (" (" + ", ".join(f"{k} {v}" for k, v in ents["label"].value_counts().sort_index().items()) + ")" if len(ents) else ""))
+    lines.append(f"facts: {len(facts)}" + (" (" + ", ".join(f"{k} {v}" for k, v in facts["label"].value_counts().sort_index().items()) + ")" if len(facts) else ""))
     if len(changes):
         by = changes.groupby(["level", "change"]).size()
         lines.append(f"changes: {len(changes)} (" + ", ".join(f"{lvl} {chg} {n}" for (lvl, chg), n in by.items()) + ")")

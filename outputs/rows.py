@@ -9,7 +9,7 @@ document's rows at a time, newest source first, to the comparison and to the wri
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -17,12 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.tables import ARROW, conform, frame_from_arrow
+from schemas.tables import ARROW, ROW_TABLES, conform, frame_from_arrow
 
-#: The tables whose rows belong to one document each.
-ROW_TABLES = ("blocks", "entities")
 #: Sort keys of a document's rows, in the order the store keeps them.
-ROW_ORDER = {"blocks": ["block_id"], "entities": ["block_id", "start_char"]}
+ROW_ORDER = {"blocks": ["block_id"], "entities": ["block_id", "start_char"], "facts": ["block_id", "start_char"]}
 
 
 class RowSource(Protocol):
@@ -48,12 +46,13 @@ class Spool:
         self._batches = dict.fromkeys(ROW_TABLES, 0)
 
     def add(self, doc_id: str, tables: Mapping[str, pa.Table]) -> None:
-        """Keep ``tables[name]`` (one document's rows of each row table)."""
+        """Keep ``tables[name]`` (one document's rows of each row table; a table not given is empty)."""
         if self._writers is None:
             raise RuntimeError("this spool is closed for writing: add every document before reading any")
         for name in ROW_TABLES:
             schema = ARROW[name]
-            batches = tables[name].select(schema.names).cast(schema).combine_chunks().to_batches()
+            table = tables.get(name, schema.empty_table())  # a document without facts (or from an older store)
+            batches = table.select(schema.names).cast(schema).combine_chunks().to_batches()
             for batch in batches:
                 self._writers[name].write_batch(batch)
             self._index[name][doc_id] = (self._batches[name], len(batches))
@@ -135,20 +134,34 @@ def same_content(rows_a: Mapping[str, pa.Table], rows_b: Mapping[str, pa.Table])
     """Whether two documents' rows (:meth:`Rows.tables`) are the same blocks and the same
     entities, with the same normalised values (a relative date resolved against another
     edition differs): an edition re-issued unchanged, which needs no comparison."""
-    return all(rows_a[name].drop_columns(["doc_id"]).equals(rows_b[name].drop_columns(["doc_id"])) for name in ROW_TABLES)
+    def content(table: pa.Table) -> pa.Table:
+        return table.drop_columns([c for c in _PER_DOCUMENT if c in table.column_names])
+
+    return all(content(rows_a[name]).equals(content(rows_b[name])) for name in ROW_TABLES)
+
+
+#: Columns that say which document (and series, edition) a row is of, not what it holds; a
+#: fact's provisional id is made from its document's id.
+_PER_DOCUMENT = ("doc_id", "fact_id", "entity_id", "series", "edition")
+
+
+#: A change made to a document's rows as they are read: (table name, doc_id, rows) -> rows.
+Overlay = Callable[[str, str, pa.Table], pa.Table]
 
 
 class Rows:
-    """One document's rows from the first source that has them (put the newest first)."""
+    """One document's rows from the first source that has them (put the newest first), with an
+    ``overlay`` applied (the ids and series a merge gives them)."""
 
-    def __init__(self, sources: Sequence[RowSource]) -> None:
+    def __init__(self, sources: Sequence[RowSource], overlay: Overlay | None = None) -> None:
         self.sources = list(sources)
+        self.overlay = overlay
 
     def get(self, name: str, doc_id: str) -> pa.Table:
         for source in self.sources:
             table = source.get(name, doc_id)
             if table is not None:
-                return table
+                return self.overlay(name, doc_id, table) if self.overlay is not None else table
         return ARROW[name].empty_table()
 
     def arrow(self, name: str, doc_ids: Iterable[str]) -> pa.Table:

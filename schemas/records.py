@@ -81,6 +81,27 @@ class Entity:
 
 
 @dataclass
+class Fact:
+    """A value with what it is about: an AMOUNT or DATE mention (its block and offsets), the
+    words of its clause that say what it is about (``subject``), its unit, currency or date role
+    (``measure``) and the sentence it is in (``text``)."""
+
+    block_id: int
+    page: int
+    label: str
+    start_char: int
+    end_char: int
+    subject: str
+    measure: str
+    mention: str
+    text: str
+    value: float | None = None
+    date_start: date | None = None
+    date_end: date | None = None
+    qualifier: str | None = None
+
+
+@dataclass
 class DocumentMeta:
     """What the page says about the document: title, edition, series, language."""
 

@@ -1,4 +1,5 @@
-"""The output contract: the five tables, as pandera models (checks) and Arrow schemas (types).
+"""The output contract: the six tables, declared once as pandera models (columns, types and
+checks); their Arrow schemas are derived from the models' annotations.
 
 Every table is built with ``frame(name, rows)``, which gives the columns their stable types
 (dates as Arrow ``date32``, amounts as float64, timestamps in UTC), and checked with
@@ -7,6 +8,7 @@ Every table is built with ``frame(name, rows)``, which gives the columns their s
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
@@ -15,9 +17,11 @@ import pandera.pandas as pa
 import pyarrow
 from pandera.typing import Series
 
-from .records import BLOCK_KINDS, ENTITY_LABELS
+from .records import BLOCK_KINDS, ENTITY_LABELS, FACT_LABELS
 
-TABLES = ("documents", "blocks", "entities", "changes", "failures")
+TABLES = ("documents", "blocks", "entities", "facts", "changes", "failures")
+#: The tables whose rows belong to one document each (kept per document, written in parts).
+ROW_TABLES = ("blocks", "entities", "facts")
 CHANGE_KINDS = ("added", "removed", "changed", "moved")
 CHANGE_LEVELS = ("entity", "block")
 FAILURE_STAGES = ("discover", "read", "layout", "tag", "write", "pipeline", "timeout", "limit")
@@ -25,6 +29,7 @@ FAILURE_STAGES = ("discover", "read", "layout", "tag", "write", "pipeline", "tim
 Date = Annotated[pd.ArrowDtype, pyarrow.date32()]
 Timestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 _SHA256 = r"^[0-9a-f]{64}$"
+_ID = r"^[0-9a-f]{16}$"
 _EDITION = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
@@ -72,7 +77,7 @@ class EntitiesTable(pa.DataFrameModel):
     doc_id: Series[str] = pa.Field(str_matches=_SHA256)
     block_id: Series[int] = pa.Field(ge=0)
     page: Series[int] = pa.Field(ge=1)
-    entity_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$")
+    entity_id: Series[str] = pa.Field(str_matches=_ID)
     label: Series[str] = pa.Field(isin=ENTITY_LABELS)
     text: Series[str] = pa.Field(str_length={"min_value": 1})
     start_char: Series[int] = pa.Field(ge=0)
@@ -102,10 +107,39 @@ class EntitiesTable(pa.DataFrameModel):
         return ok
 
 
+class FactsTable(pa.DataFrameModel):
+    """One row per fact: a value (an AMOUNT or a DATE mention) with what it is about. ``fact_id``
+    is the same for the same fact in every edition of a series."""
+
+    fact_id: Series[str] = pa.Field(str_matches=_ID)
+    series: Series[str]
+    edition: Series[str] = pa.Field(nullable=True, str_matches=_EDITION)
+    doc_id: Series[str] = pa.Field(str_matches=_SHA256)
+    block_id: Series[int] = pa.Field(ge=0)
+    page: Series[int] = pa.Field(ge=1)
+    entity_id: Series[str] = pa.Field(str_matches=_ID)
+    label: Series[str] = pa.Field(isin=FACT_LABELS)
+    start_char: Series[int] = pa.Field(ge=0)
+    end_char: Series[int] = pa.Field(ge=1)
+    subject: Series[str] = pa.Field(str_length={"min_value": 1})
+    measure: Series[str] = pa.Field(str_length={"min_value": 1})
+    value: Series[float] = pa.Field(nullable=True)
+    date_start: Series[Date] = pa.Field(nullable=True)
+    date_end: Series[Date] = pa.Field(nullable=True)
+    qualifier: Series[str] = pa.Field(nullable=True)
+    mention: Series[str] = pa.Field(str_length={"min_value": 1})
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["doc_id", "block_id", "start_char"]
+
+
 class ChangesTable(pa.DataFrameModel):
     """One row per difference between two editions of a series."""
 
-    change_id: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{16}$", unique=True)
+    change_id: Series[str] = pa.Field(str_matches=_ID, unique=True)
     series: Series[str]
     from_edition: Series[str] = pa.Field(nullable=True)
     to_edition: Series[str] = pa.Field(nullable=True)
@@ -120,6 +154,18 @@ class ChangesTable(pa.DataFrameModel):
     before: Series[str] = pa.Field(nullable=True)
     after: Series[str] = pa.Field(nullable=True)
     similarity: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    # where the change is, and what it is of: facts and entities by id, places by block and page
+    fact_id: Series[str] = pa.Field(nullable=True, str_matches=_ID)
+    entity_id: Series[str] = pa.Field(nullable=True, str_matches=_ID)
+    from_block_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    to_block_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    from_page: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
+    to_page: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
+    # a changed amount's values; a changed date's first days
+    value_before: Series[float] = pa.Field(nullable=True)
+    value_after: Series[float] = pa.Field(nullable=True)
+    date_before: Series[Date] = pa.Field(nullable=True)
+    date_after: Series[Date] = pa.Field(nullable=True)
 
     class Config:
         strict = True
@@ -144,55 +190,33 @@ MODELS: dict[str, type[pa.DataFrameModel]] = {
     "documents": DocumentsTable,
     "blocks": BlocksTable,
     "entities": EntitiesTable,
+    "facts": FactsTable,
     "changes": ChangesTable,
     "failures": FailuresTable,
 }
 
-_STR = pyarrow.string()
-_INT = pyarrow.int64()
-_FLOAT = pyarrow.float64()
-ARROW: dict[str, pyarrow.Schema] = {
-    "documents": pyarrow.schema(
-        [
-            ("doc_id", _STR),
-            ("source", _STR),
-            ("series", _STR),
-            ("title", _STR),
-            ("edition", _STR),
-            ("language", _STR),
-            ("pages", _INT),
-            ("ingested_at", pyarrow.timestamp("us", tz="UTC")),
-            ("pipeline_version", _STR),
-        ]
-    ),
-    "blocks": pyarrow.schema(
-        [("doc_id", _STR), ("block_id", _INT), ("page", _INT), ("kind", _STR), ("section", _STR), ("text", _STR)]
-        + [(c, _FLOAT) for c in ("x0", "top", "x1", "bottom")]
-    ),
-    "entities": pyarrow.schema(
-        [
-            ("doc_id", _STR),
-            ("block_id", _INT),
-            ("page", _INT),
-            ("entity_id", _STR),
-            ("label", _STR),
-            ("text", _STR),
-            ("start_char", _INT),
-            ("end_char", _INT),
-            ("canonical", _STR),
-            ("date_start", pyarrow.date32()),
-            ("date_end", pyarrow.date32()),
-            ("value", _FLOAT),
-            ("unit", _STR),
-            ("qualifier", _STR),
-        ]
-    ),
-    "changes": pyarrow.schema(
-        [(c, _STR) for c in ("change_id", "series", "from_edition", "to_edition", "from_doc_id", "to_doc_id", "change", "level", "label", "canonical", "before", "after")]
-        + [("similarity", _FLOAT)]
-    ),
-    "failures": pyarrow.schema([(c, _STR) for c in ("source", "doc_id", "stage", "error", "message")]),
+#: Arrow types of the models' column annotations.
+_ARROW_TYPES: dict[Any, pyarrow.DataType] = {
+    str: pyarrow.string(),
+    int: pyarrow.int64(),
+    float: pyarrow.float64(),
+    pd.Int64Dtype: pyarrow.int64(),
+    Date: pyarrow.date32(),
+    Timestamp: pyarrow.timestamp("us", tz="UTC"),
 }
+
+
+def _arrow_schema(model: type[pa.DataFrameModel]) -> pyarrow.Schema:
+    """The model's columns, in order, with their Arrow types (the one place columns are declared)."""
+    fields = []
+    for name, hint in typing.get_type_hints(model, include_extras=True).items():
+        if typing.get_origin(hint) is Series:
+            (inner,) = typing.get_args(hint)
+            fields.append((name, _ARROW_TYPES[inner]))
+    return pyarrow.schema(fields)
+
+
+ARROW: dict[str, pyarrow.Schema] = {name: _arrow_schema(model) for name, model in MODELS.items()}
 
 
 def columns(name: str) -> list[str]:

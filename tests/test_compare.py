@@ -16,7 +16,6 @@ from outputs.compare import (
     align_blocks,
     compare_editions,
     compare_two,
-    fact_context,
     normalise_name,
     similarity,
     stable_pairs,
@@ -58,22 +57,34 @@ def _doc_id(tables, source: str) -> str:
     return docs.loc[docs.source == source, "doc_id"].item()
 
 
+def _value(row) -> str:
+    """A fact row's value: the normalised value of its ``before`` (removed) or ``after`` (added)."""
+    return (row.before if row.change == "removed" else row.after).split(" (")[0]
+
+
 def _entity_changes(changes: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """(change, label, canonical name) of entities; for facts (amounts, dates) their value."""
     ent = changes[changes.level == "entity"]
-    return {(r.change, r.label, r.canonical) for r in ent.itertuples(index=False)}
+    return {(r.change, r.label, _value(r) if r.label in ("AMOUNT", "DATE") else r.canonical) for r in ent.itertuples(index=False)}
 
 
 def _facts(changes: pd.DataFrame) -> set[tuple[str, str, str, str]]:
+    """(label, unit or date role, before, after) of changed facts."""
     facts = changes[(changes.level == "entity") & (changes.change == "changed")]
-    return {(r.label, r.canonical, r.before, r.after) for r in facts.itertuples(index=False)}
+    return {(r.label, _unit(r), r.before, r.after) for r in facts.itertuples(index=False)}
+
+
+def _unit(row) -> str:
+    """An amount's unit (in ``before``: "8 aircraft (eight aircraft)"), or a date's subject."""
+    return row.before.split(" (")[0].split(" ", 1)[1] if row.label == "AMOUNT" else row.canonical
 
 
 FACTS_2020 = {
     ("AMOUNT", "measures", "70 measures (more than seventy measures)", "74 measures (74 measures)"),
     ("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "9 aircraft (nine aircraft)"),
     ("AMOUNT", "Allies", "5 Allies (five Allies)", "6 Allies (six Allies)"),
-    ("DATE", "scheduled for delivery", "2020-01-01/2024-12-31 (between 2020 and 2024)", "2020-01-01/2025-12-31 (between 2020 and 2025)"),
-    ("DATE", "other’s exercises in", "2018-09-01/2018-12-31 (late 2018)", "2019-09-01/2019-12-31 (late 2019)"),
+    ("DATE", "fleet consists of aircraft which are scheduled for delivery …", "2020-01-01/2024-12-31 (between 2020 and 2024)", "2020-01-01/2025-12-31 (between 2020 and 2025)"),
+    ("DATE", "In …, they conducted parallel crisis management exercises with related scenarios", "2018-09-01/2018-12-31 (late 2018)", "2019-09-01/2019-12-31 (late 2019)"),
 }
 FACTS_2021 = {
     ("AMOUNT", "aircraft", "9 aircraft (nine aircraft)", "10 aircraft (ten aircraft)"),
@@ -185,7 +196,7 @@ def test_nothing_else_is_reported_2020_to_2021(ch_2021):
 def test_compare_two_any_two_editions(editions):
     t = editions
     first, last = _doc_id(t, "1902-factsheet-nato-eu-en.pdf"), _doc_id(t, "2111-factsheet-nato-eu-en.pdf")
-    ch = compare_two(t["documents"], t["blocks"], t["entities"], first, last)
+    ch = compare_two(t["documents"], t["blocks"], t["entities"], t["facts"], first, last)
     validate("changes", ch)
     assert set(zip(ch.from_edition, ch.to_edition)) == {("2019-02", "2021-11")}
     aircraft = ("AMOUNT", "aircraft", "8 aircraft (eight aircraft)", "10 aircraft (ten aircraft)")
@@ -195,7 +206,7 @@ def test_compare_two_any_two_editions(editions):
     moved = ch[ch.change == "moved"]
     assert list(moved.canonical) == [MOVED]
     # Backwards: what was added is removed, the moved paragraph moves back.
-    back = compare_two(t["documents"], t["blocks"], t["entities"], last, first)
+    back = compare_two(t["documents"], t["blocks"], t["entities"], t["facts"], last, first)
     added = {(lab, can) for chg, lab, can in _entity_changes(ch) if chg == "added"}
     assert {(lab, can) for chg, lab, can in _entity_changes(back) if chg == "removed"} == added
     assert [(r.before, r.after) for r in back[back.change == "moved"].itertuples(index=False)] == [
@@ -208,20 +219,20 @@ def test_compare_two_refuses_unknown_or_mixed_documents(editions):
     nato = _doc_id(t, "1902-factsheet-nato-eu-en.pdf")
     sea = _doc_id(t, "1902-factsheet-operation-sea-guardian-en.pdf")
     with pytest.raises(ValueError, match="not in the documents table"):
-        compare_two(t["documents"], t["blocks"], t["entities"], nato, "0" * 64)
+        compare_two(t["documents"], t["blocks"], t["entities"], t["facts"], nato, "0" * 64)
     with pytest.raises(ValueError, match="different series"):
-        compare_two(t["documents"], t["blocks"], t["entities"], nato, sea)
+        compare_two(t["documents"], t["blocks"], t["entities"], t["facts"], nato, sea)
     with pytest.raises(ValueError, match="same document"):
-        compare_two(t["documents"], t["blocks"], t["entities"], nato, nato)
+        compare_two(t["documents"], t["blocks"], t["entities"], t["facts"], nato, nato)
 
 
 def test_two_runs_give_identical_changes(editions):
-    again = compare_editions(editions["documents"], editions["blocks"], editions["entities"])
+    again = compare_editions(editions["documents"], editions["blocks"], editions["entities"], editions["facts"])
     pd.testing.assert_frame_equal(again, editions["changes"])
     assert editions["changes"]["change_id"].is_unique
     # Input order does not matter either.
-    shuffled = {n: editions[n].sample(frac=1.0, random_state=7) for n in ("documents", "blocks", "entities")}
-    pd.testing.assert_frame_equal(compare_editions(shuffled["documents"], shuffled["blocks"], shuffled["entities"]), editions["changes"])
+    shuffled = {n: editions[n].sample(frac=1.0, random_state=7) for n in ("documents", "blocks", "entities", "facts")}
+    pd.testing.assert_frame_equal(compare_editions(shuffled["documents"], shuffled["blocks"], shuffled["entities"], shuffled["facts"]), editions["changes"])
 
 
 # --- the rules, on small hand-made editions -------------------------------------------------
@@ -230,7 +241,11 @@ def test_two_runs_give_identical_changes(editions):
 def _tables(*editions: list[tuple]) -> dict[str, pd.DataFrame]:
     """Tables for editions given as lists of ``(kind, section, text, [(label, mention,
     canonical, unit), ...])`` blocks; edition n is ``2000+n``-01."""
-    docs, blocks, ents = [], [], []
+    from datetime import date
+
+    from extractors.pipeline import fact_id
+
+    docs, blocks, ents, facts = [], [], [], []
     for n, edition in enumerate(editions):
         doc_id = hashlib.sha256(str(n).encode()).hexdigest()
         docs.append({"doc_id": doc_id, "source": f"{n}.pdf", "series": "s", "title": "S", "edition": f"{2000 + n}-01",
@@ -243,12 +258,23 @@ def _tables(*editions: list[tuple]) -> dict[str, pd.DataFrame]:
                 ents.append({"doc_id": doc_id, "block_id": block_id, "page": 1, "entity_id": "0" * 16, "label": label,
                              "text": mention, "start_char": start, "end_char": start + len(mention), "canonical": canonical,
                              "unit": unit, "value": None})
-    return {"documents": frame("documents", docs), "blocks": frame("blocks", blocks), "entities": frame("entities", ents)}
+                if label in ("AMOUNT", "DATE"):
+                    # the fact: its sentence as subject, the value shown as "…"
+                    sentence = next(x for x in text.split(". ") if mention in x)
+                    first, _, last = canonical.partition("/")
+                    days = (date.fromisoformat(first[:10]), date.fromisoformat((last or first)[:10])) if label == "DATE" else (None, None)
+                    facts.append({"fact_id": fact_id(doc_id, block_id, start), "series": "s", "edition": f"{2000 + n}-01", "doc_id": doc_id,
+                                  "block_id": block_id, "page": 1, "entity_id": fact_id(doc_id, block_id, start), "label": label,
+                                  "start_char": start, "end_char": start + len(mention), "subject": sentence.replace(mention, "…"),
+                                  "measure": unit or "date", "value": float(canonical.split()[0]) if label == "AMOUNT" else None,
+                                  "date_start": days[0], "date_end": days[1], "qualifier": None, "mention": mention, "text": sentence})
+    return {"documents": frame("documents", docs), "blocks": frame("blocks", blocks), "entities": frame("entities", ents),
+            "facts": frame("facts", facts)}
 
 
 def _compare(*editions: list[tuple]) -> pd.DataFrame:
     t = _tables(*editions)
-    return validate("changes", compare_editions(t["documents"], t["blocks"], t["entities"]))
+    return validate("changes", compare_editions(t["documents"], t["blocks"], t["entities"], t["facts"]))
 
 
 def _kinds(changes: pd.DataFrame) -> list[tuple[str, str]]:
@@ -294,7 +320,7 @@ def test_same_value_elsewhere_does_not_hide_a_changed_date():
     new = FILLER + [("paragraph", "Two", "Formal talks began in 2019 in Brussels. The 2018 summit agreed on them.",
                      [("DATE", "2019", "2019-01-01/2019-12-31", None), ("DATE", "2018", "2018-01-01/2018-12-31", None)])]
     facts = _facts(_compare(old, new))
-    assert facts == {("DATE", "talks began in", "2018-01-01/2018-12-31 (2018)", "2019-01-01/2019-12-31 (2019)")}
+    assert facts == {("DATE", "Formal talks began in … in Brussels", "2018-01-01/2018-12-31 (2018)", "2019-01-01/2019-12-31 (2019)")}
 
 
 def test_entity_names_compare_loosely():
@@ -348,14 +374,6 @@ def test_stable_pairs_keeps_the_heaviest_common_order():
     assert stable_pairs([], []) == set()
 
 
-def test_fact_context_ignores_numbers_and_punctuation():
-    text = "The fleet consists of eight aircraft, scheduled for 2024 delivery."
-    start = text.index("eight")
-    assert fact_context(text, start, start + len("eight aircraft")) == frozenset(
-        {"<the", "<fleet", "<consists", "<of", ">scheduled", ">for", ">delivery"}
-    )
-
-
 def test_word_diff_and_similarity():
     assert word_diff("eight aircraft by 2024", "nine aircraft by 2025") == ("[-eight-] aircraft by [-2024-]", "{+nine+} aircraft by {+2025+}")
     assert similarity("a b c d", "a b c d") == 1.0
@@ -374,7 +392,7 @@ def test_adding_an_edition_in_the_middle_compares_only_its_pairs(store):
     first = merge_results({}, [process_pdf(p) for p in (SAMPLES / "1902-factsheet-nato-eu-en.pdf", nov, SEA_GUARDIAN)])
     assert set(zip(first["changes"].from_edition, first["changes"].to_edition)) == {("2019-02", "2021-11")}
     merged = merge_results(first, [process_pdf(NATO_EU_2020)])
-    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"], merged["facts"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
 
 
@@ -390,7 +408,7 @@ def test_adding_the_newest_edition_keeps_the_earlier_pairs(store):
     assert pairs == {("2019-02", "2020-06"), ("2020-06", "2021-11")}
     earlier = merged["changes"][merged["changes"].from_edition == "2019-02"].reset_index(drop=True)
     pd.testing.assert_frame_equal(earlier, store["changes"].reset_index(drop=True))
-    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"], merged["facts"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
 
 
@@ -436,7 +454,7 @@ def test_two_documents_of_one_edition_each_keep_their_own_changes(store):
     assert reissue.find_all("span", "files")[0].text == f"{one.name} → {five.name}"
     assert [sorted(d.classes) for d in reissue.find_all("div", "block")] == [["block", "changed"]]
 
-    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"], merged["facts"])
     pd.testing.assert_frame_equal(ch.reset_index(drop=True), scratch.reset_index(drop=True))
 
 
@@ -449,5 +467,5 @@ def test_changes_of_a_store_without_document_ids_are_compared_again(store):
     old = {**store, "changes": store["changes"].assign(from_doc_id=None, to_doc_id=None)}
     merged = merge_results(old, [process_pdf(NATO_EU_2021)])
     assert merged["changes"]["from_doc_id"].notna().all() and merged["changes"]["to_doc_id"].notna().all()
-    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"])
+    scratch = compare_editions(merged["documents"], merged["blocks"], merged["entities"], merged["facts"])
     pd.testing.assert_frame_equal(merged["changes"].reset_index(drop=True), scratch.reset_index(drop=True))
