@@ -52,8 +52,8 @@ from extractors.normalise import DASHES, format_value, plain_punctuation
 from schemas.records import FACT_LABELS, TEXT_KINDS
 from schemas.tables import frame, frame_from_arrow
 
+from .facts import FactValue, Matches, match_facts, resolve_fact_ids, same_value
 from .facts import Key as FactKey
-from .facts import Matches, match_facts, resolve_fact_ids, same_value
 
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
 BLOCK_MATCH = 0.5
@@ -367,7 +367,7 @@ def _fact_rows(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepare
     rows = []
     for kb, ka in matches.items():
         x, y = fa[ka], fb[kb]
-        if same_value(_FactValue(x), _FactValue(y)):
+        if same_value(FactValue.of(x), FactValue.of(y)):
             continue
         rows.append(_change_row(series, a, b, "changed", "entity", x.label, y.subject, _fact_text(x), _fact_text(y), None,
                                 from_block_id=ka[0], to_block_id=kb[0], from_page=int(x.page), to_page=int(y.page),
@@ -383,20 +383,6 @@ def _fact_rows(series: str, a: Edition, b: Edition, pa_: _Prepared, pb: _Prepare
             rows.append(_change_row(series, a, b, "added", "entity", y.label, y.subject, None, _fact_text(y), None,
                                     to_block_id=kb[0], to_page=int(y.page), value_after=_value(y), date_after=_day(y), _to_key=kb))
     return rows, matches
-
-
-@dataclass(frozen=True)
-class _FactValue:
-    """The part of a fact row :func:`outputs.facts.same_value` compares."""
-
-    relative: bool
-    mention: str
-    value: tuple[Any, ...]
-
-    def __init__(self, r: Any) -> None:
-        object.__setattr__(self, "relative", r.qualifier == "relative")
-        object.__setattr__(self, "mention", str(r.mention))
-        object.__setattr__(self, "value", (r.value,) if r.label == "AMOUNT" else (r.date_start, r.date_end))
 
 
 def compare_pair(series: str, a: Edition, b: Edition, blocks: pd.DataFrame, entities: pd.DataFrame, facts: pd.DataFrame) -> list[dict[str, Any]]:

@@ -54,14 +54,27 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 @dataclass(frozen=True)
+class FactValue:
+    """What :func:`same_value` compares of a fact (a row of the ``facts`` table)."""
+
+    value: tuple[Any, ...]
+    relative: bool
+    since: bool
+    mention: str
+
+    @classmethod
+    def of(cls, r: Any) -> FactValue:
+        value = (r.value,) if r.label == "AMOUNT" else (r.date_start, r.date_end)
+        return cls(value, r.qualifier == "relative", r.qualifier == "since", str(r.mention))
+
+
+@dataclass(frozen=True)
 class _Fact:
     key: Key
     n: int  # order in the edition, for stable tie-breaks
     label: str
     measure: str
-    value: tuple[Any, ...]
-    relative: bool
-    mention: str
+    value: FactValue
     subject: frozenset[str]
     sentence: frozenset[str]
     context: frozenset[str]
@@ -74,20 +87,21 @@ def _facts(facts: pd.DataFrame, blocks: Mapping[int, str]) -> list[_Fact]:
         text = blocks.get(int(r.block_id), "")
         before = _WORD.findall(text[: int(r.start_char)].lower())[-CONTEXT_WORDS:]
         after = _WORD.findall(text[int(r.end_char) :].lower())[:CONTEXT_WORDS]
-        value = (r.value,) if r.label == "AMOUNT" else (r.date_start, r.date_end)
         out.append(_Fact(
-            (int(r.block_id), int(r.start_char)), n, r.label, str(r.measure).casefold(), value,
-            r.qualifier == "relative", str(r.mention), _words(r.subject), _words(r.text),
+            (int(r.block_id), int(r.start_char)), n, r.label, str(r.measure).casefold(), FactValue.of(r), _words(r.subject), _words(r.text),
             frozenset([f"<{w}" for w in before] + [f">{w}" for w in after]),
         ))
     return out
 
 
-def same_value(x: Any, y: Any) -> bool:
-    """Whether two facts hold the same value (a relative date, "the last two years", is the same
-    when its words are, whatever range the edition date gives it)."""
+def same_value(x: FactValue, y: FactValue) -> bool:
+    """Whether two facts hold the same value. A date anchored on its edition is the same when
+    its words are: a relative date ("the last two years") whatever range the edition gives it,
+    and "since 2014", which runs to each edition's month, when it starts on the same day."""
     if x.relative and y.relative:
         return bool(x.mention.casefold() == y.mention.casefold())
+    if x.since and y.since:
+        return bool(x.value[0] == y.value[0])
     return bool(x.value == y.value)
 
 
@@ -104,7 +118,7 @@ def match_facts(
                 continue
             words = max(_jaccard(x.subject, y.subject), _jaccard(x.sentence, y.sentence), _jaccard(x.context, y.context))
             in_aligned = (x.key[0], y.key[0]) in aligned
-            same = same_value(x, y)
+            same = same_value(x.value, y.value)
             if words < (MATCH_ALIGNED if in_aligned else MATCH_ANYWHERE) and not (same and words >= MATCH_ALIGNED / 2):
                 continue
             scored.append((-(words + ALIGNED_BONUS * in_aligned + SAME_VALUE_BONUS * same), x.n, y.n, x, y))
