@@ -138,6 +138,50 @@ def summary(out: OutOption = Path("out")) -> None:
     typer.echo(summarise(summary_tables(Store(out))))
 
 
+@app.command()
+def history(
+    out: OutOption = Path("out"),
+    series: Annotated[str | None, typer.Option(help="Only this series (its slug, as in the documents table).")] = None,
+    fact: Annotated[str | None, typer.Option(help="Only facts whose subject, words or id contain this text.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Print each fact's values across the editions of its series, oldest first, with pages."""
+    from outputs.facts import history as fact_history
+    from outputs.store import Store
+
+    if format not in ("table", "csv", "json"):
+        typer.echo(f"error: --format must be table, csv or json, not {format!r}.", err=True)
+        raise typer.Exit(2)
+    _require_store(out)
+    store = Store(out)
+    rows = fact_history(store.read("facts"), store.read("documents", columns=["doc_id", "source"]), series, fact)
+    if format == "csv":
+        typer.echo(rows.to_csv(index=False, lineterminator="\n"), nl=False)
+    elif format == "json":
+        typer.echo(rows.to_json(orient="records", force_ascii=False, indent=1))
+    elif rows.empty:
+        typer.echo(f"no facts{f' in series {series!r}' if series else ''}{f' matching {fact!r}' if fact else ''} in {out}.")
+    else:
+        _print_history(rows)
+
+
+def _print_history(rows: object) -> None:
+    """One table per series: a fact, then its value in each edition with the page."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for name, group in rows.groupby("series", sort=False):  # type: ignore[attr-defined]
+        table = Table(title=f"{name}", show_lines=False, expand=False)
+        for column in ("fact", "edition", "value", "page"):
+            table.add_column(column, overflow="fold")
+        last = None
+        for r in group.itertuples(index=False):
+            table.add_row(r.fact if r.fact_id != last else "", r.edition or "undated", r.value, str(r.page), end_section=False)
+            last = r.fact_id
+        console.print(table)
+
+
 def _require_store(out: Path) -> None:
     """Exit with a usage error when ``out`` holds no tables (the link into the current set)."""
     if not (out / "documents.parquet").exists():

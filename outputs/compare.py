@@ -48,11 +48,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from extractors.normalise import DASHES, format_value, plain_punctuation
+from extractors.normalise import DASHES, plain_punctuation
 from schemas.records import FACT_LABELS, TEXT_KINDS
 from schemas.tables import frame, frame_from_arrow
 
-from .facts import FactValue, Matches, match_facts, resolve_fact_ids, same_value
+from .facts import FactValue, Matches, match_facts, resolve_fact_ids, same_value, shown_value
 from .facts import Key as FactKey
 
 #: Two blocks with at least this similarity (:func:`block_similarity`) are one block that changed.
@@ -337,15 +337,7 @@ def _prepare(doc_id: str, blocks: pd.DataFrame, entities: pd.DataFrame, facts: p
 
 def _fact_text(r: Any) -> str:
     """A fact's value as the ``before``/``after`` of a row: "value (mention)"."""
-    value = (f"{format_value(float(r.value))} {r.measure}" if r.label == "AMOUNT" and r.value == r.value
-             else _date_text(r.date_start, r.date_end))
-    return f"{value} ({r.mention})"
-
-
-def _date_text(start: Any, end: Any) -> str:
-    if start is None or start is pd.NA:
-        return ""
-    return str(start) if start == end else f"{start}/{end}"
+    return f"{shown_value(r)} ({r.mention})"
 
 
 def _value(r: Any) -> float | None:

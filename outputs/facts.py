@@ -159,3 +159,46 @@ def resolve_fact_ids(
         ids[doc] = own
         prev = doc
     return ids
+
+
+def history(facts: pd.DataFrame, documents: pd.DataFrame, series: str | None = None, fact: str | None = None) -> pd.DataFrame:
+    """Each fact's values across the editions of its series, oldest first: one row per fact and
+    edition, with the page where it says so. ``series`` keeps one series; ``fact`` keeps the facts
+    whose subject, mention or id contains it (case aside). The fact is named by its latest subject."""
+    rows = facts.merge(documents[["doc_id", "source"]], on="doc_id", how="left")
+    if series:
+        rows = rows[rows.series == series]
+    if fact:
+        needle = fact.casefold()
+        hit = rows.subject.str.casefold().str.contains(needle, regex=False) | rows.mention.str.casefold().str.contains(needle, regex=False)
+        rows = rows[rows.fact_id.isin(rows.loc[hit | (rows.fact_id == fact), "fact_id"])]
+    if rows.empty:
+        return pd.DataFrame(columns=["series", "fact_id", "fact", "measure", "edition", "value", "page", "source"])
+    rows = rows.sort_values(["series", "fact_id", "edition", "source", "block_id", "start_char"], na_position="first")
+    latest = rows.groupby("fact_id").subject.last()
+    first_seen = rows.groupby("fact_id")[["edition", "block_id", "start_char"]].first()
+    order = first_seen.sort_values(["edition", "block_id", "start_char"], na_position="first").index
+    rank = {fid: i for i, fid in enumerate(order)}
+    out = pd.DataFrame({
+        "series": rows.series,
+        "fact_id": rows.fact_id,
+        "fact": rows.fact_id.map(latest),
+        "measure": rows.measure,
+        "edition": rows.edition,
+        "value": [f"{shown_value(r)} ({r.mention})" for r in rows.itertuples(index=False)],
+        "page": rows.page.astype(int),
+        "source": rows.source,
+        "_rank": rows.fact_id.map(rank),
+    })
+    return out.sort_values(["series", "_rank", "edition", "source"], na_position="first").drop(columns="_rank").reset_index(drop=True)
+
+
+def shown_value(r: Any) -> str:
+    """A fact's value as a reader sees it: "8 aircraft", "2000000 EUR", "2016-07-01/2016-07-31"."""
+    from extractors.normalise import format_value
+
+    if r.label == "AMOUNT" and r.value == r.value and r.value is not None:
+        return f"{format_value(float(r.value))} {r.measure}"
+    if r.date_start is None or r.date_start is pd.NA:
+        return ""
+    return str(r.date_start) if r.date_start == r.date_end else f"{r.date_start}/{r.date_end}"

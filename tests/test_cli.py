@@ -45,3 +45,39 @@ def test_some_failed_exits_1_and_names_them(tmp_path):
     assert "documents: 1 in 1 series" in result.output
     ok = runner.invoke(app, ["summary", "--out", str(tmp_path / "out")])
     assert ok.exit_code == 0 and "failures: 1" in ok.output
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    from tests import golden
+
+    out = tmp_path_factory.mktemp("history") / "out"
+    golden.build(out)
+    return out
+
+
+def test_history_prints_a_facts_values_across_editions_with_pages(sample_store):
+    import csv
+    import io
+    import json
+
+    result = runner.invoke(app, ["history", "--out", str(sample_store), "--fact", "aircraft", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    fleet = [r for r in rows if r["measure"] == "aircraft"]
+    assert [(r["edition"], r["value"], r["page"]) for r in fleet] == [
+        ("2019-02", "8 aircraft (eight aircraft)", "1"), ("2020-06", "9 aircraft (nine aircraft)", "1"), ("2021-11", "10 aircraft (ten aircraft)", "1"),
+    ]
+    assert len({r["fact_id"] for r in fleet}) == 1 and fleet[0]["fact"] == "fleet consists of … aircraft which are scheduled for delivery"
+    table = runner.invoke(app, ["history", "--out", str(sample_store), "--series", "nato-eu", "--fact", "aircraft"])
+    assert table.exit_code == 0 and "10 aircraft (ten aircraft)" in table.output and "nato-eu" in table.output
+    as_json = json.loads(runner.invoke(app, ["history", "--out", str(sample_store), "--fact", "EUR", "--format", "json"]).output)
+    assert [r["value"] for r in as_json if r["measure"] == "EUR"] == ["2000000 EUR (2 million EUR)", "2000000 EUR (2 million EUR)", "2500000 EUR (2.5 million EUR)"]
+
+
+def test_history_usage_errors_and_no_match(sample_store, tmp_path):
+    assert runner.invoke(app, ["history", "--out", str(tmp_path)]).exit_code == 2
+    bad = runner.invoke(app, ["history", "--out", str(sample_store), "--format", "xml"])
+    assert bad.exit_code == 2 and "table, csv or json" in bad.output
+    none = runner.invoke(app, ["history", "--out", str(sample_store), "--fact", "no such words"])
+    assert none.exit_code == 0 and "no facts matching 'no such words'" in none.output

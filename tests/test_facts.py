@@ -20,7 +20,7 @@ def _facts(nlp, doc_id: str, *texts: str) -> tuple[pd.DataFrame, dict[int, str]]
     _, facts = tag_blocks_and_facts(blocks, nlp, "2024-01")
     rows = [{**f.__dict__, "doc_id": doc_id, "series": "s", "edition": "2024-01", "fact_id": fact_id(doc_id, f.block_id, f.start_char),
              "entity_id": fact_id(doc_id, f.block_id, f.start_char)} for f in facts]
-    return frame("facts", rows), {i: t for i, t in enumerate(texts)}
+    return frame("facts", rows), dict(enumerate(texts))
 
 
 def _pairs(nlp, old: list[str], new: list[str], aligned: set[tuple[int, int]] | None = None) -> set[tuple[str, str]]:
@@ -77,7 +77,7 @@ def corpus_store(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("corpus") / "out"
     settings = Settings(isolate=False)
-    pdfs = [p for p in sorted((CORPUS / "pdfs").glob("*.rl2col.pdf"))]
+    pdfs = sorted((CORPUS / "pdfs").glob("*.rl2col.pdf"))
     with Store(out).batch(settings) as batch:
         for pdf in batch.plan(pdfs):
             batch.add(process_pdf(pdf, settings))
