@@ -53,6 +53,7 @@ class ProcessedPDF:
 
     source: str
     doc_id: str | None = None
+    path: str | None = None  # where the PDF was read
     document_row: dict[str, Any] | None = None
     rows: dict[str, pa.Table] = field(default_factory=lambda: {name: arrow_table(name, []) for name in ROW_TABLES})
     failure: Failure | None = None
@@ -113,7 +114,7 @@ def process_pdf(path: Path | str, settings: Settings | None = None) -> Processed
 
     settings = settings or Settings()
     path = Path(path)
-    result = ProcessedPDF(source=path.name)
+    result = ProcessedPDF(source=path.name, path=str(path.resolve()))
     stage = "read"
     try:
         result.doc_id = file_digest(path)

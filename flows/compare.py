@@ -5,21 +5,21 @@ added documents, and its own artifact carries the changes."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from outputs.report import changes_markdown, report_tables, write_report
+from outputs.report import changes_markdown, update_report
 from outputs.store import Store
 
 
-@task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def report(out: str) -> str:
-    """Write ``out/report.html`` from the store's tables (reading only what it shows)."""
-    return str(write_report(Path(out), report_tables(Store(out))))
+@task(name="write-report", cache_policy=NO_CACHE)
+def report(out: str, series: list[str] | None = None) -> str:
+    """Write ``out/report.html`` and the pages of ``series`` (all when None) from the store's
+    tables, reading only what they show."""
+    return str(update_report(Store(out), series))
 
 
 @flow(name="compare-factsheets")

@@ -27,7 +27,7 @@ from flows.compare import report
 from flows.sources import discover, fetch_sources
 from outputs.compare import compare_jobs
 from outputs.merge import Batch, BatchSummary, CompareFn
-from outputs.report import changes_markdown, summary, summary_tables
+from outputs.report import run_markdown, summary, summary_tables
 from outputs.store import Store
 from schemas.errors import Failure
 from schemas.settings import Settings
@@ -131,12 +131,12 @@ def ingest(
             logger.warning("%s FAILED at %s: %s", failure.source, failure.stage, failure.message)
         run = write_tables(batch, comparer(settings))
     report_path = Path(out) / "report.html"
-    if run.processed or not report_path.exists():
-        report_path = Path(report(out))
-    tables = summary_tables(Store(out))
-    text = summary(tables, run)
-    markdown = "\n".join(["# factsheets ingest", "", "```", text, "```", "", changes_markdown(tables)])
-    create_markdown_artifact(key="ingest-summary", markdown=markdown, description="factsheets ingest summary")
+    if run.series or not report_path.exists():
+        report_path = Path(report(out, sorted(run.series) if report_path.exists() else None))
+    store = Store(out)
+    text = summary(summary_tables(store), run)
+    changed = {"documents": store.read("documents"), "changes": store.read("changes")}
+    create_markdown_artifact(key="ingest-summary", markdown=run_markdown(changed, run, report_path), description="what this ingest run did")
     return {
         "processed": len(run.processed),
         "failed": run.failed,

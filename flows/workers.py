@@ -29,12 +29,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extractors.pipeline import ProcessedPDF
-from outputs.compare import JobsResult
 from schemas.errors import Failure
 from schemas.settings import Settings
+
+if TYPE_CHECKING:  # the workers do not import outputs until they compare (memory under their limit)
+    from outputs.compare import JobsResult
 
 _PRELOAD = ["extractors.pipeline", "extractors.tagging", "spacy", "pdfplumber"]
 

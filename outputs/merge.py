@@ -58,6 +58,7 @@ class Merged:
     changes: pd.DataFrame
     failures: pd.DataFrame
     rows: Rows
+    touched: set[str] = field(default_factory=set)  # series with a new document or a pair compared again
 
     def parts(self, name: str, docs_per_part: int = CHUNK_DOCS) -> Iterator[pd.DataFrame]:
         ids = self.documents["doc_id"].tolist()
@@ -127,7 +128,7 @@ def merge(
     fresh = finish_changes(fresh_rows, fact_ids) if pairs else empty("changes")
     parts = [p for p in (kept_changes, fresh) if len(p)]
     changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
-    return Merged(docs, changes, failures, rows)
+    return Merged(docs, changes, failures, rows, touched)
 
 
 def merge_results(
@@ -296,10 +297,12 @@ class BatchSummary:
     """What a committed batch did."""
 
     processed: list[str] = field(default_factory=list)  # sources of new or re-processed documents
+    doc_ids: list[str] = field(default_factory=list)  # their ids
     failures: list[Failure] = field(default_factory=list)
     skipped: int = 0  # already in the store with the same cache key
     aliases: int = 0  # the same bytes under another name, recorded
     written: Path | None = None  # the new version folder, None when nothing changed
+    series: set[str] = field(default_factory=set)  # series whose tables (and report pages) changed
 
     @property
     def failed(self) -> int:
@@ -370,8 +373,9 @@ class Batch:
         if result.ok and result.doc_id:
             self._spool.add(result.doc_id, result.rows)
             result.drop_rows()  # they are in the spool now
-            self.manifest.record(result.doc_id, self.key, result.source)
+            self.manifest.record(result.doc_id, self.key, result.source, result.path)
             self.summary.processed.append(result.source)
+            self.summary.doc_ids.append(result.doc_id)
         elif result.failure is not None:
             digest = result.doc_id or self._digest_of.get(result.source)
             if digest:  # reported once; tried again when its bytes or the pipeline change, or with force
@@ -401,5 +405,7 @@ class Batch:
             assert self._spool is not None
             merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
             self.summary.written = self.store.write(merged.tables(), self.manifest)
+            gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
+            self.summary.series = merged.touched | gone
         return self.summary
 

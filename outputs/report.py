@@ -1,16 +1,20 @@
-"""The changes between editions as a page people can read, and as a Markdown summary.
+"""The changes between editions as pages people can read, and as a Markdown summary.
 
-- :func:`write_report` writes ``out_dir/report.html``: one self-contained page (inline CSS and
-  inline SVG only: no script, no external font, style sheet or image, no network). Per series:
-  a timeline of the editions; then, for each pair of consecutive editions (newest first), the
-  facts whose value changed (old → new), the entities added and removed, and the blocks that
-  changed, side by side with word-level ``<del>``/``<ins>`` highlights (added, removed and
-  moved blocks too); last, a chart of the entities per label in each edition.
-- :func:`changes_markdown` gives the body of a Prefect Markdown artifact summarising the same
-  changes.
+- :func:`write_report` writes ``out_dir/report.html``, an index of the series (each with its
+  editions and what changed, the run's failures, when it was made), and one self-contained page
+  per series, ``out_dir/series/<series>.html`` (inline CSS and inline SVG only: no script, no
+  external font, style sheet or image, no network; readable on a phone). A series page: a
+  timeline of the editions; the facts that changed, with their value in every edition, each
+  value linked to its page in the PDF where the PDF is on this machine (``<file>.pdf#page=N``,
+  relative to the page); then, for each pair of consecutive editions (newest first), the facts
+  whose value changed (old → new), the entities added and removed, and the blocks that changed,
+  side by side with word-level ``<del>``/``<ins>`` highlights (added, removed and moved blocks
+  too); last, a chart of the entities per label in each edition. A run rewrites the pages of
+  the series it changed, and the index.
+- :func:`changes_markdown` gives a Markdown summary of the same changes, and
+  :func:`run_markdown` the body of a run's Prefect artifact: what that run added and changed.
 
-Both read only the tables (``documents``, ``entities`` and ``changes``; ``blocks`` to put the
-changed blocks in reading order), and both are deterministic: the same tables give the same
+They read only the tables, and a series page is deterministic: the same tables give the same
 bytes. All text from the tables is escaped.
 """
 
@@ -18,10 +22,12 @@ from __future__ import annotations
 
 import calendar
 import html
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +63,8 @@ _INS = re.compile(r"\{\+(.*?)\+\}")
 _FACT = re.compile(r"^(.*?) \((.*)\)$", re.S)
 
 REPORT_NAME = "report.html"
+#: The folder of the series pages, beside the index.
+SERIES_DIR = "series"
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,8 +245,8 @@ h3 .files{color:var(--muted);font-size:13px;font-weight:400;margin-left:.5em}
 .slug{color:var(--muted);font-size:13px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .timeline{margin:14px 0 4px;width:100%;height:auto;display:block}
 .timeline a:hover rect{fill:#e6eef7}
-section.pair{border-top:1px solid var(--line);margin-top:22px;padding-top:18px}
-section.pair>h3{margin:0 0 4px;font-size:20px}
+section.pair,section.timeline{border-top:1px solid var(--line);margin-top:22px;padding-top:18px}
+section.pair>h3,section.timeline>h3{margin:0 0 4px;font-size:20px}
 .arrow{color:var(--muted);font-weight:400;padding:0 .25em}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 4px;padding:0;list-style:none}
 .chips li{font-size:12.5px;border-radius:999px;padding:2px 10px;background:#eef2f6;color:#2b3440}
@@ -286,6 +294,9 @@ border-bottom:1px solid var(--line);font-size:13px;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:13px;color:var(--muted);margin:4px 0 0}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;vertical-align:-1px}
 footer{color:var(--muted);font-size:12.5px;text-align:center;padding:8px 0 32px}
+.page{font-size:12px;color:var(--muted);white-space:nowrap;margin-left:4px}
+a.page{color:var(--blue)}
+td.none{color:var(--muted)}
 .scroll{overflow-x:auto}
 @media (max-width:760px){.entities,.cols{grid-template-columns:1fr}.cols>div+div{border-left:0;border-top:1px solid var(--line)}
 table.facts th:first-child,table.facts td:first-child{display:none}table.facts col.k{width:0}table.facts col.w{width:30%}
@@ -295,8 +306,12 @@ nav.toc{display:none}section.series{box-shadow:none;break-inside:auto}.block{bre
 """
 
 
-def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
-    """The report page for ``tables`` as one HTML string."""
+_EMPTY_DOCUMENTS = pd.DataFrame(columns=["doc_id", "series", "edition", "source", "title"])
+
+
+def render_report(tables: Mapping[str, pd.DataFrame], links: Mapping[str, str] | None = None) -> str:
+    """The page of the series in ``tables`` as one HTML string (a series page holds one);
+    ``links`` maps a doc_id to its PDF, relative to the page, for the links to pages."""
     documents = tables.get("documents", pd.DataFrame(columns=["doc_id", "series", "edition", "source", "title"]))
     changes = tables.get("changes", pd.DataFrame(columns=["series", "from_edition", "to_edition", "change", "level"]))
     entities = tables.get("entities", pd.DataFrame(columns=["doc_id", "label", "entity_id"]))
@@ -328,8 +343,9 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     parts.append('<main><div class="wrap">')
     if not series_eds:
         parts.append('<section class="series"><p class="none">No documents yet.</p></section>')
+    facts = tables.get("facts")
     for series, eds in series_eds.items():
-        parts.append(_series_html(series, eds, changes, entities, index))
+        parts.append(_series_html(series, eds, changes, entities, index, facts, links or {}))
     parts.append("</div></main>")
     parts.append("<footer>Made by factsheets from the documents, entities and changes tables. "
                  "Removed words are <del>struck through in red</del>, added words <ins>in green</ins>.</footer>")
@@ -337,18 +353,24 @@ def render_report(tables: Mapping[str, pd.DataFrame]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def report_tables(store: Store) -> dict[str, pd.DataFrame]:
-    """What the report reads of a store: ``documents`` and ``changes``; of ``entities`` the
-    counts the chart shows (``doc_id``, ``label``, ``n`` distinct entities, counted by Arrow);
-    of ``blocks`` only those the page looks up (:func:`_blocks_needed`)."""
+def report_tables(store: Store, series: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
+    """What the report reads of a store: ``documents``, ``changes`` and ``failures``; the facts
+    of the series shown; of ``entities`` the counts the chart shows (``doc_id``, ``label``, ``n``
+    distinct entities, counted by Arrow); of ``blocks`` only those the pages look up
+    (:func:`_blocks_needed`). ``series`` keeps the rows of the series whose pages are written
+    (the index still reads every document and change)."""
     documents = store.read("documents")
     changes = store.read("changes")
-    pairs = [p for series, eds in _editions(documents).items() for p in _pairs(series, eds, changes) if len(p.changes)]
+    shown = documents if series is None else documents[documents["series"].isin(set(series))]
+    ids = shown["doc_id"].tolist()
+    pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, changes) if len(p.changes)]
     return {
         "documents": documents,
         "changes": changes,
-        "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"])),
-        "blocks": _blocks_needed(store.read_parts("blocks", list(_BLOCK_COLUMNS)), pairs),
+        "failures": store.read("failures"),
+        "facts": store.read("facts", doc_ids=ids),
+        "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"], doc_ids=ids)),
+        "blocks": _blocks_needed(store.read_parts("blocks", list(_BLOCK_COLUMNS), doc_ids=ids), pairs),
     }
 
 
@@ -404,28 +426,177 @@ def _count_entities(parts: Iterable[pa.Table]) -> pd.DataFrame:
     return pa.concat_tables(counts).rename_columns(["doc_id", "label", "n"]).to_pandas()
 
 
-def write_report(out_dir: Path, tables: Mapping[str, pd.DataFrame]) -> Path:
-    """Write ``out_dir/report.html`` (see the module docstring) and return its path."""
+def write_report(
+    out_dir: Path,
+    tables: Mapping[str, pd.DataFrame],
+    series: Iterable[str] | None = None,
+    pdfs: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+) -> Path:
+    """Write the series pages of ``series`` (all series when None; a page a series no longer has
+    is removed) and the index ``out_dir/report.html``; return the index's path. ``pdfs`` maps a
+    doc_id to the path of its PDF, for the links to pages."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / REPORT_NAME
-    tmp = path.with_name(f".{REPORT_NAME}.tmp")
-    tmp.write_text(render_report(tables), encoding="utf-8")
-    tmp.replace(path)
+    folder = out_dir / SERIES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+    all_series = _editions(documents)
+    wanted = set(all_series) if series is None else set(series) & set(all_series)
+    for name in sorted(wanted):
+        page = render_report(_of_series(tables, name), links=_pdf_links(folder, documents, pdfs or {}))
+        _atomic_write(folder / series_page(name), page)
+    for stale in folder.glob("*.html"):
+        if stale.name not in {series_page(n) for n in all_series}:
+            stale.unlink()
+    index = render_index(tables, generated_at or datetime.now(UTC))
+    return _atomic_write(out_dir / REPORT_NAME, index)
+
+
+def update_report(store: Store, series: Iterable[str] | None = None) -> Path:
+    """Write the report of a store (:func:`write_report`): the pages of ``series`` (all when
+    None), the index, links to the PDFs where the store saw them."""
+    return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths())
+
+
+def series_page(series: str) -> str:
+    """The file name of a series' page (its slug, made safe as a file name)."""
+    return re.sub(r"[^\w.-]+", "-", series).strip(".-") + ".html"
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a unique temporary file: a reader sees the old page or
+    the new one, never a part."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
     return path
 
 
-def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: _Blocks) -> str:
+def _of_series(tables: Mapping[str, pd.DataFrame], series: str) -> dict[str, pd.DataFrame]:
+    """The tables' rows of one series."""
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+    docs = documents[documents["series"] == series]
+    ids = set(docs["doc_id"])
+    out = {"documents": docs}
+    for name, frame_ in tables.items():
+        if name == "documents":
+            continue
+        if "series" in frame_.columns:
+            out[name] = frame_[frame_["series"] == series]
+        elif "doc_id" in frame_.columns:
+            out[name] = frame_[frame_["doc_id"].isin(ids)]
+        else:
+            out[name] = frame_
+    return out
+
+
+def _pdf_links(folder: Path, documents: pd.DataFrame, pdfs: Mapping[str, str]) -> dict[str, str]:
+    """doc_id -> the PDF's path relative to the series pages, for the PDFs that exist."""
+    out = {}
+    for doc_id in documents["doc_id"]:
+        path = pdfs.get(doc_id)
+        if path and Path(path).is_file():
+            out[str(doc_id)] = Path(os.path.relpath(path, folder)).as_posix()
+    return out
+
+
+def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> str:
+    """The index: each series with its editions, its number of changes and changed facts, linked
+    to its page; the failures; when it was made."""
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+    changes = tables.get("changes", pd.DataFrame(columns=["series", "level", "change"]))
+    failures = tables.get("failures", pd.DataFrame(columns=["source", "stage", "error", "message"]))
+    series_eds = _editions(documents)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Factsheets: series and what changed</title>", f"<style>{CSS}</style>", "</head>", "<body>",
+        '<header class="top"><div class="wrap"><div>', "<h1>Factsheets</h1>",
+        f"<p>{len(documents)} document{'s' * (len(documents) != 1)} in {len(series_eds)} series; "
+        f"made {esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))}.</p>", "</div></div></header>",
+        '<main><div class="wrap">', '<section class="series"><h2>Series</h2>',
+    ]
+    if not series_eds:
+        parts.append('<p class="none">No documents yet.</p>')
+    else:
+        parts.append('<div class="scroll"><table class="facts"><thead><tr><th>Series</th><th>Editions</th><th>Changes</th>'
+                     "<th>Facts changed</th></tr></thead><tbody>")
+        for name, eds in series_eds.items():
+            mine = changes[changes["series"] == name] if len(changes) else changes
+            facts = int(((mine["level"] == "entity") & (mine["change"] == "changed")).sum()) if len(mine) else 0
+            labels = " → ".join(esc(e.label) for e in eds)
+            parts.append(f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
+                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{len(mine)}</td><td>{facts}</td></tr>')
+        parts.append("</tbody></table></div>")
+    parts.append("</section>")
+    parts.append('<section class="series"><h2>Failures</h2>')
+    if not len(failures):
+        parts.append('<p class="none">Every input was processed.</p>')
+    else:
+        parts.append('<div class="scroll"><table class="facts"><thead><tr><th>File</th><th>Stage</th><th>What went wrong</th>'
+                     "</tr></thead><tbody>")
+        for r in failures.itertuples(index=False):
+            parts.append(f"<tr><td>{esc(r.source)}</td><td>{esc(r.stage)}</td><td>{esc(r.message)}</td></tr>")
+        parts.append("</tbody></table></div>")
+    parts.append("</section></div></main>")
+    parts.append("<footer>Made by factsheets from the store's tables.</footer></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: _Blocks,
+                 facts: pd.DataFrame | None = None, links: Mapping[str, str] | None = None) -> str:
     pairs = _pairs(series, eds, changes)
     out = [f'<section class="series" id="{esc(series)}">', f"<h2>{esc(eds[-1].title)}</h2>",
            f'<div class="slug">{esc(series)} · {len(eds)} edition{"s" * (len(eds) != 1)}</div>',
            timeline_svg(eds, pairs)]
+    if facts is not None and len(eds) > 1:
+        out.append(_fact_timeline_html(eds, changes, facts, links or {}))
     if len(eds) < 2:
         out.append('<p class="none">Only one edition: nothing to compare yet.</p>')
     for pair in pairs:
         out.append(_pair_html(pair, blocks))
     out.append(f'<section class="pair"><h3>Distinct entities per label, by edition</h3>{entity_chart_svg(eds, entities)}</section>')
     out.append("</section>")
+    return "\n".join(out)
+
+
+def _fact_timeline_html(eds: list[EditionInfo], changes: pd.DataFrame, facts: pd.DataFrame, links: Mapping[str, str]) -> str:
+    """The facts of the series that changed, with their value in every edition, each value
+    linked to its page in the PDF where the PDF is known."""
+    from outputs.facts import shown_value
+
+    changed = set(changes.loc[(changes["level"] == "entity") & (changes["change"] == "changed"), "fact_id"].dropna()) if len(changes) else set()
+    mine = facts[facts["fact_id"].isin(changed)]
+    out = ['<section class="timeline" id="facts"><h3>Facts that changed, edition by edition</h3>']
+    if mine.empty:
+        out.append('<p class="none">No amount or date changed between these editions.</p></section>')
+        return "\n".join(out)
+    by_fact: dict[str, dict[str, Any]] = {}
+    subjects: dict[str, str] = {}
+    for r in mine.sort_values(["fact_id", "edition", "block_id"], na_position="first").itertuples(index=False):
+        by_fact.setdefault(r.fact_id, {})[r.doc_id] = r
+        subjects[r.fact_id] = r.subject  # the latest edition's words
+    order = sorted(by_fact, key=lambda f: _text_key(subjects[f]))
+    out.append('<div class="scroll"><table class="facts"><thead><tr><th>Fact</th>'
+               + "".join(f"<th>{esc(e.label)}</th>" for e in eds) + "</tr></thead><tbody>")
+    for fid in order:
+        cells, last = [], None
+        for e in eds:
+            r = by_fact[fid].get(e.doc_id)
+            if r is None:
+                cells.append('<td class="none">—</td>')
+                continue
+            value = shown_value(r)
+            shown = f"<ins>{esc(value)}</ins>" if last is not None and value != last else esc(value)
+            page = f"p. {int(r.page)}"
+            link = f'<a class="page" href="{esc(links[e.doc_id])}#page={int(r.page)}">{page}</a>' if e.doc_id in links else f'<span class="page">{page}</span>'
+            cells.append(f'<td class="big" title="{esc(r.mention)}">{shown} {link}</td>')
+            last = value
+        out.append(f'<tr class="fact"><td class="what">{esc(subjects[fid])}</td>{"".join(cells)}</tr>')
+    out.append("</tbody></table></div></section>")
     return "\n".join(out)
 
 
@@ -762,6 +933,42 @@ def changes_markdown(tables: Mapping[str, pd.DataFrame]) -> str:
         lines.append("")
         for pair in _pairs(series, eds, changes):
             lines += _pair_markdown(pair)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def run_markdown(tables: Mapping[str, pd.DataFrame], run: BatchSummary, report: str | Path | None = None) -> str:
+    """What one run did, in Markdown (a flow run's artifact): the documents it added, the inputs
+    that failed and why, the facts that changed in the editions it added (old → new, with the
+    page), and where the report is. Not the whole store."""
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+    changes = tables.get("changes", pd.DataFrame(columns=["from_doc_id", "to_doc_id", "level", "change"]))
+    new = documents[documents["doc_id"].isin(set(run.doc_ids))]
+    lines = ["# factsheets run", ""]
+    lines.append(f"{len(run.processed)} document(s) processed, {run.failed} failed, {run.skipped} already in the store."
+                 + (f" {run.aliases} alias(es) recorded." if run.aliases else ""))
+    lines.append("")
+    if len(new):
+        lines += ["## New documents", "", "| file | series | edition | title |", "|---|---|---|---|"]
+        lines += [f"| {md(r.source)} | {md(r.series)} | {md(r.edition or 'undated')} | {md(r.title)} |" for r in new.itertuples(index=False)]
+        lines.append("")
+    if run.failures:
+        lines += ["## Failures", "", "| file | stage | what went wrong |", "|---|---|---|"]
+        lines += [f"| {md(f.source)} | {md(f.stage)} | {md(f.message)} |" for f in run.failures]
+        lines += ["", "All failures are rows of the `failures` table.", ""]
+    if len(changes):
+        ids = set(run.doc_ids)
+        facts = changes[(changes["level"] == "entity") & (changes["change"] == "changed")
+                        & (changes["to_doc_id"].isin(ids) | changes["from_doc_id"].isin(ids))]
+        if len(facts):
+            lines += ["## Facts that changed", "", "| series | fact | before | after | page |", "|---|---|---|---|---|"]
+            for r in facts.itertuples(index=False):
+                old_text, old_norm = split_fact(r.before)
+                new_text, new_norm = split_fact(r.after)
+                page = "" if r.to_page is None or r.to_page is pd.NA else f"{r.to_edition} p. {int(r.to_page)}"
+                lines.append(f"| {md(r.series)} | {md(r.canonical)} | {md(old_text)} ({md(old_norm)}) | **{md(new_text)}** ({md(new_norm)}) | {md(page)} |")
+            lines.append("")
+    if report:
+        lines += [f"Report: `{md(str(report))}` (one page per series under `{SERIES_DIR}/`).", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

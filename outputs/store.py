@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
 
@@ -80,10 +81,12 @@ class Manifest:
     def record_failure(self, digest: str, cache_key: str, source: str) -> None:
         self.failed[digest] = {"cache_key": cache_key, "source": source}
 
-    def record(self, doc_id: str, cache_key: str, source: str) -> None:
+    def record(self, doc_id: str, cache_key: str, source: str, path: str | None = None) -> None:
         self.failed.pop(doc_id, None)
         entry = self.documents.setdefault(doc_id, {"cache_key": cache_key, "sources": []})
         entry["cache_key"] = cache_key
+        if path:
+            entry["path"] = path  # where the PDF was last seen: the report links to its pages
         if source not in entry["sources"]:
             entry["sources"].append(source)
             entry["sources"].sort()
@@ -95,6 +98,10 @@ class Manifest:
         entry["sources"].append(source)
         entry["sources"].sort()
         return True
+
+    def paths(self) -> dict[str, str]:
+        """doc_id -> the path where each document's PDF was last seen."""
+        return {doc_id: e["path"] for doc_id, e in self.documents.items() if e.get("path")}
 
     def to_json(self) -> str:
         return json.dumps({"documents": self.documents, "failed": self.failed}, indent=1, sort_keys=True)
@@ -132,14 +139,20 @@ class Store:
             pa.schema([ARROW[name].field(c) for c in columns])
         )
 
-    def read_parts(self, name: str, columns: list[str]) -> Iterator[pa.Table]:
-        """``columns`` of a table, one part (Parquet row group: whole documents) at a time."""
+    def read_parts(self, name: str, columns: list[str], doc_ids: Iterable[str] | None = None) -> Iterator[pa.Table]:
+        """``columns`` of a table, one part (Parquet row group: whole documents) at a time; with
+        ``doc_ids``, only those documents' rows."""
         path = self.root / f"{name}.parquet"
         if not path.exists():
             return
+        wanted = None if doc_ids is None else pa.array(sorted(set(doc_ids)), pa.string())
+        read = columns if wanted is None or "doc_id" in columns else [*columns, "doc_id"]
         with pq.ParquetFile(path) as pf:
             for i in range(pf.num_row_groups):
-                yield pf.read_row_group(i, columns=columns)
+                part = pf.read_row_group(i, columns=read)
+                if wanted is not None:
+                    part = part.filter(pc.is_in(part["doc_id"], value_set=wanted)).select(columns)
+                yield part
 
     def read_all(self) -> dict[str, pd.DataFrame]:
         return {name: self.read(name) for name in TABLES}

@@ -134,7 +134,7 @@ CONFIGS = {
     "pipeline": """
         from schemas.settings import Settings
         from extractors.pipeline import process_pdf
-        from outputs.report import report_tables, write_report
+        from outputs.report import update_report
         from outputs.store import Store
         t0 = time.perf_counter()
         settings = Settings(isolate=False)
@@ -145,7 +145,7 @@ CONFIGS = {
                 pages += r.document_row["pages"] if r.ok else 0
                 batch.add(r)
             batch.commit()
-        write_report(out, report_tables(store))
+        update_report(store)
         """,
     "flow": FLOW.format(workers=1),
     "flow-2": FLOW.format(workers=2),

@@ -45,9 +45,19 @@ def tables(store):
 
 
 @pytest.fixture(scope="module")
-def report(tables, tmp_path_factory):
-    path = write_report(tmp_path_factory.mktemp("report"), tables)
-    return path
+def written(tables, tmp_path_factory):
+    """The report written for the sample tables: the index and the series pages."""
+    out = tmp_path_factory.mktemp("report")
+    write_report(out, tables, pdfs={d: str(SAMPLES / s) for d, s in zip(tables["documents"].doc_id, tables["documents"].source)})
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(written, tables, tmp_path_factory):
+    """The page of the NATO-EU series, written without links to the PDFs (self-contained)."""
+    out = tmp_path_factory.mktemp("report-nolinks")
+    write_report(out, tables)
+    return out / "series" / "nato-eu.html"
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +148,7 @@ def _pair(page: Page, a: str, b: str) -> Element:
 
 def test_every_fact_edit_shows_old_and_new(page):
     got = set()
-    for row in page.find_all("tr", "fact"):
+    for row in (r for sec in page.find_all("section", "pair") for r in sec.find_all("tr", "fact")):
         (old,), (new,) = row.find_all("del"), row.find_all("ins")
         got.add((old.text, new.text))
         assert "→" in row.text
@@ -214,7 +224,31 @@ def test_page_is_self_contained(page, report):
 
 
 def test_same_tables_give_the_same_page(tables, report):
-    assert render_report(tables) == report.read_text(encoding="utf-8")
+    from outputs.report import _of_series
+
+    assert render_report(_of_series(tables, "nato-eu")) == report.read_text(encoding="utf-8")
+
+
+def test_index_lists_every_series_and_the_failures(written, tables):
+    raw = (written / "report.html").read_text(encoding="utf-8")
+    index = Page.parse(raw)
+    links = {a.attrs["href"] for a in index.find_all("a")}
+    assert links == {"series/nato-eu.html", "series/operation-sea-guardian.html"}
+    assert {p.name for p in (written / "series").iterdir()} == {"nato-eu.html", "operation-sea-guardian.html"}
+    assert "Every input was processed." in raw and re.search(r"made \d{4}-\d\d-\d\d \d\d:\d\d UTC", raw)
+
+
+def test_changed_facts_have_a_row_per_fact_with_a_value_per_edition_linked_to_the_pdf_page(written):
+    page = Page.parse((written / "series" / "nato-eu.html").read_text(encoding="utf-8"))
+    (timeline,) = page.find_all("section", "timeline")
+    rows = list(timeline.find_all("tr", "fact"))
+    assert len(rows) == 6  # measures, aircraft, Allies, EUR, the delivery dates, the exercises
+    aircraft = next(r for r in rows if "aircraft which are scheduled" in r.text and "8 aircraft" in r.text)
+    assert [c.text.split(" p.")[0] for c in aircraft.find_all("td")[1:]] == ["8 aircraft", "9 aircraft", "10 aircraft"]
+    hrefs = [a.attrs["href"] for a in aircraft.find_all("a")]
+    assert len(hrefs) == 3 and all(h.endswith(".pdf#page=1") and not h.startswith("/") for h in hrefs)
+    assert [(written / "series" / h.split("#")[0]).resolve() for h in hrefs] == [
+        (SAMPLES / n).resolve() for n in ("1902-factsheet-nato-eu-en.pdf", "2006-factsheet-nato-eu-en.pdf", "2111-factsheet-nato-eu-en.pdf")]
 
 
 # --- escaping and edge cases ----------------------------------------------------------------
@@ -334,3 +368,20 @@ def test_entity_counts_span_parts_that_split_a_document(tables):
     pd.testing.assert_frame_equal(split, whole)
     expected = tables["entities"].groupby(["doc_id", "label"])["entity_id"].nunique().reset_index(name="n")
     assert whole[["doc_id", "label", "n"]].values.tolist() == expected.values.tolist()
+
+
+def test_run_markdown_lists_what_the_run_added_not_the_whole_store(tables):
+    from outputs.merge import BatchSummary
+    from outputs.report import run_markdown
+    from schemas.errors import Failure
+
+    docs = tables["documents"]
+    newest = docs.loc[docs.source == "2111-factsheet-nato-eu-en.pdf", "doc_id"].item()
+    run = BatchSummary(processed=["2111-factsheet-nato-eu-en.pdf"], doc_ids=[newest], skipped=3,
+                       failures=[Failure("broken.pdf", None, "read", "UnreadablePDFError", "broken.pdf ends early: it is truncated")])
+    text = run_markdown(tables, run, "out/report.html")
+    assert "| 2111-factsheet-nato-eu-en.pdf | nato-eu | 2021-11 | NATO – EU Relations |" in text
+    assert "| broken.pdf | read | broken.pdf ends early: it is truncated |" in text
+    assert "| nine aircraft (9 aircraft) | **ten aircraft** (10 aircraft) | 2021-11 p. 1 |" in text
+    assert "eight aircraft" not in text and "1902-factsheet" not in text  # earlier editions' changes are not this run's
+    assert "Report: `out/report.html`" in text
