@@ -54,6 +54,7 @@ class ProcessedPDF:
     source: str
     doc_id: str | None = None
     path: str | None = None  # where the PDF was read
+    extracted: ExtractedDocument | None = None  # between the two stages of process_pdf
     document_row: dict[str, Any] | None = None
     rows: dict[str, pa.Table] = field(default_factory=lambda: {name: arrow_table(name, []) for name in ROW_TABLES})
     failure: Failure | None = None
@@ -110,8 +111,13 @@ def extract_document(
 
 def process_pdf(path: Path | str, settings: Settings | None = None) -> ProcessedPDF:
     """Read, lay out and tag one PDF. Never raises for a bad input: returns a failure instead."""
-    from .tagging import entity_id, load_nlp, tag_blocks_and_facts
+    settings = settings or Settings()
+    return tag_pdf(read_pdf(path, settings), settings)
 
+
+def read_pdf(path: Path | str, settings: Settings | None = None) -> ProcessedPDF:
+    """The first stage of :func:`process_pdf`: read and lay out the PDF (``result.extracted``),
+    or a failure."""
     settings = settings or Settings()
     path = Path(path)
     result = ProcessedPDF(source=path.name, path=str(path.resolve()))
@@ -119,12 +125,25 @@ def process_pdf(path: Path | str, settings: Settings | None = None) -> Processed
     try:
         result.doc_id = file_digest(path)
         stage = "layout"
-        extracted = extract_document(path, settings.layout, settings.max_pages, result.doc_id, settings.ocr)
-        stage = "tag"
-        entities, facts = tag_blocks_and_facts(extracted.blocks, load_nlp(settings.model), extracted.meta.edition)
+        result.extracted = extract_document(path, settings.layout, settings.max_pages, result.doc_id, settings.ocr)
     except Exception as exc:  # one broken PDF never stops a batch
-        stage = exc.stage if isinstance(exc, FactsheetError) else stage
-        result.failure = Failure.from_exception(path.name, result.doc_id, stage, exc)
+        result.failure = Failure.from_exception(path.name, result.doc_id, exc.stage if isinstance(exc, FactsheetError) else stage, exc)
+    return result
+
+
+def tag_pdf(result: ProcessedPDF, settings: Settings | None = None) -> ProcessedPDF:
+    """The second stage of :func:`process_pdf`: tag what :func:`read_pdf` laid out and make the
+    rows (a failure passes through)."""
+    from .tagging import entity_id, load_nlp, tag_blocks_and_facts
+
+    settings = settings or Settings()
+    extracted, result.extracted = result.extracted, None
+    if result.failure is not None or extracted is None:
+        return result
+    try:
+        entities, facts = tag_blocks_and_facts(extracted.blocks, load_nlp(settings.model), extracted.meta.edition)
+    except Exception as exc:
+        result.failure = Failure.from_exception(result.source, result.doc_id, exc.stage if isinstance(exc, FactsheetError) else "tag", exc)
         return result
     meta = extracted.meta
     result.document_row = {

@@ -47,6 +47,7 @@ def ingest(
 ) -> None:
     """Ingest factsheet PDFs with the Prefect flow and update the tables in --out."""
     from flows.ingest import ingest as ingest_flow
+    from flows.ingest import run_ingest
     from flows.runners import task_runner
     from flows.sources import discover
     from outputs.merge import read_series_map
@@ -69,8 +70,8 @@ def ingest(
         discover(paths or [])  # a wrong path is a usage error, before any flow run starts
         read_series_map(settings.series_map)
         flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
-        result = flow(paths=[str(p) for p in paths or []], out=str(out), settings=settings, force=force,
-                      urls=list(url or []), index_urls=list(index_url or []))
+        _, result = run_ingest(flow, paths=[str(p) for p in paths or []], out=str(out), settings=settings, force=force,
+                               urls=list(url or []), index_urls=list(index_url or []))
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -78,7 +79,7 @@ def ingest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from None
     typer.echo(result["summary"])
-    typer.echo(f"tables in {out}/ (documents, blocks, entities, changes, failures; .parquet and .csv)")
+    typer.echo(f"tables in {out}/ (documents, blocks, entities, facts, changes, failures; .parquet and .csv)")
     typer.echo(f"report: {result['report']}")
     if result["failed"]:
         typer.echo(f"{result['failed']} document(s) failed:", err=True)
@@ -89,12 +90,12 @@ def ingest(
 
 @app.command()
 def report(out: OutOption = Path("out")) -> None:
-    """Write --out/report.html (changes between editions) from the tables in --out."""
-    from flows.compare import compare
+    """Write --out/report.html (the series and their changes) and a page per series."""
+    from outputs.report import update_report
+    from outputs.store import Store
 
     _require_store(out)
-    result = compare(out=str(out))
-    typer.echo(f"report: {result['report']}")
+    typer.echo(f"report: {update_report(Store(out))}")
 
 
 @app.command()

@@ -42,10 +42,12 @@ _PRELOAD = ["extractors.pipeline", "extractors.tagging", "spacy", "pdfplumber"]
 
 
 def _worker_main(conn: Connection, settings_json: str) -> None:
-    """A worker: limit memory, load the pipeline, then process paths until told to stop."""
+    """A worker: limit memory, load the pipeline, then run commands until told to stop:
+    ``("process", path)``, ``("read", path)``, ``("tag", result)`` (the stages of
+    ``extractors.pipeline``) and ``("compare", jobs)``."""
     import resource
 
-    from extractors.pipeline import process_pdf
+    from extractors.pipeline import process_pdf, read_pdf, tag_pdf
     from extractors.tagging import load_nlp
 
     settings = Settings.model_validate_json(settings_json)
@@ -54,27 +56,27 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with contextlib.suppress(MemoryError):  # reported per document below
         load_nlp(settings.model)
+    stages: dict[str, Any] = {"process": process_pdf, "read": read_pdf, "tag": tag_pdf}
     while True:
         try:
-            path = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if message is None:
             return
-        if isinstance(path, tuple) and path[0] == "compare":
+        command, payload = message
+        if command == "compare":
             from outputs.compare import run_jobs
 
+            reply: Any = run_jobs(payload)
+        else:
             try:
-                conn.send(run_jobs(path[1]))
-            except (BrokenPipeError, OSError):
-                return
-            continue
+                reply = stages[command](payload, settings)
+            except MemoryError as exc:  # the stages catch it; this is for one raised while they return
+                name = payload.source if isinstance(payload, ProcessedPDF) else Path(payload).name
+                reply = ProcessedPDF.failed(name, Failure.from_exception(name, None, "pipeline", exc))
         try:
-            result = process_pdf(path, settings)
-        except MemoryError as exc:  # process_pdf catches it; this is for one raised while it returns
-            result = ProcessedPDF.failed(Path(path).name, Failure.from_exception(Path(path).name, None, "pipeline", exc))
-        try:
-            conn.send(result)
+            conn.send(reply)
         except (BrokenPipeError, OSError):
             return
 
@@ -134,12 +136,24 @@ class WorkerPool:
         return worker
 
     def run(self, path: str | Path) -> ProcessedPDF:
-        path = str(path)
-        name = Path(path).name
+        """Read, lay out and tag one PDF in a worker (``extractors.pipeline.process_pdf``)."""
+        return self.call("process", str(path), Path(path).name)
+
+    def read(self, path: str | Path) -> ProcessedPDF:
+        """The first stage, in a worker (``read_pdf``)."""
+        return self.call("read", str(path), Path(path).name)
+
+    def tag(self, result: ProcessedPDF) -> ProcessedPDF:
+        """The second stage, in a worker (``tag_pdf``); a failure passes through."""
+        return result if result.failure is not None else self.call("tag", result, result.source)
+
+    def call(self, command: str, payload: Any, name: str) -> ProcessedPDF:
+        """Send a stage to a worker and wait for it at most ``timeout_s``; a worker that runs over
+        is killed (a ``timeout`` failure), one that dies gives a ``limit`` failure."""
         worker = self._take()
         timeout = self.settings.timeout_s
         try:
-            worker.conn.send(path)
+            worker.conn.send((command, payload))
             if worker.conn.poll(timeout):
                 result: ProcessedPDF = worker.conn.recv()
                 self._idle.put(worker)
@@ -150,10 +164,15 @@ class WorkerPool:
                             f"{name} took more than {timeout:g} s and was stopped; it may be huge or malformed. "
                             "Raise FACTSHEETS_TIMEOUT_S if it is a real factsheet.")
         except (EOFError, OSError, BrokenPipeError):
+            worker.process.join(1)
             code = worker.process.exitcode
             worker.kill()
             self._idle.put(None)
-            why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            if code is not None and code > 0:
+                return _failure(name, "pipeline", "WorkerDied",
+                                f"the worker processing {name} stopped with an error (exit code {code}); this is a bug in "
+                                "factsheets or a PDF it cannot handle yet: report it with the file.")
+            why = f"killed by signal {-code}" if code is not None and code < 0 else "it stopped"
             return _failure(name, "limit", "WorkerDied",
                             f"the worker processing {name} died ({why}), most likely over the memory limit of "
                             f"{self.settings.memory_limit_mb} MB (a decompression bomb or a huge page); raise "

@@ -389,9 +389,9 @@ class Batch:
 
         self.add(ProcessedPDF.failed(failure.source, failure))
 
-    def commit(self, compare: CompareFn = compare_jobs) -> BatchSummary:
-        """Merge what was added with the store and write the new version (nothing when no
-        document was added and no alias is new)."""
+    def merge(self, compare: CompareFn = compare_jobs) -> Merged | None:
+        """Merge what was added with the store's tables, comparing the editions that need it;
+        None when nothing changed (no document added, no new alias, no series renamed)."""
         self.summary.aliases = sum(
             self.manifest.add_alias(digest, name)
             for digest, seen in self._names.items()
@@ -401,11 +401,20 @@ class Batch:
         existing = self.store.read_small()
         series_map = read_series_map(self.settings.series_map)
         renamed = not assign_series(existing["documents"], series_map)["series"].equals(existing["documents"]["series"])
-        if self._results or self.summary.aliases or renamed:
-            assert self._spool is not None
-            merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
+        if not (self._results or self.summary.aliases or renamed):
+            return None
+        assert self._spool is not None
+        merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
+        gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
+        self.summary.series = merged.touched | gone
+        return merged
+
+    def write(self, merged: Merged | None) -> BatchSummary:
+        """Write the merged tables as the store's new version (atomically), and the manifest."""
+        if merged is not None:
             self.summary.written = self.store.write(merged.tables(), self.manifest)
-            gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
-            self.summary.series = merged.touched | gone
         return self.summary
 
+    def commit(self, compare: CompareFn = compare_jobs) -> BatchSummary:
+        """:meth:`merge`, then :meth:`write`."""
+        return self.write(self.merge(compare))

@@ -89,13 +89,13 @@ def _make_samples() -> Any:
 
 
 FLOW = """
-        from flows.ingest import ingest
+        from flows.ingest import ingest, run_ingest
         from flows.runners import task_runner
         from schemas.settings import Settings
         settings = Settings(workers={workers})
         t0 = time.perf_counter()
         flow = ingest.with_options(task_runner=task_runner("thread", {workers}))
-        res = flow(paths=[str(folder)], out=str(out), settings=settings)
+        _, res = run_ingest(flow, paths=[str(folder)], out=str(out), settings=settings)
         assert res["failed"] == 0, res["failures"][:3]
         import pandas as pd
         pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())

@@ -15,7 +15,7 @@ import time
 import pandas as pd
 import pytest
 
-from flows.ingest import ingest
+from flows.ingest import ingest, run_ingest
 from flows.runners import task_runner
 from flows.sources import pdf_links, safe_name
 from schemas.settings import Settings
@@ -97,9 +97,9 @@ def test_no_op_across_processes_and_a_new_file_is_a_new_document(tmp_path):
 
 def test_cache_key_includes_the_model(tmp_path):
     out = tmp_path / "out"
-    first = ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(model="none", isolate=False))
-    again = ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(model="none", isolate=False))
-    other = ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(isolate=False))
+    _, first = run_ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(model="none", isolate=False))
+    _, again = run_ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(model="none", isolate=False))
+    _, other = run_ingest(paths=[str(SEA_GUARDIAN)], out=str(out), settings=Settings(isolate=False))
     assert (first["processed"], again["processed"], other["processed"]) == (1, 0, 1)
 
 
@@ -137,7 +137,7 @@ def http_site(tmp_path):
 def test_url_sources_on_loopback(tmp_path, http_site):
     out = tmp_path / "out"
     settings = Settings(isolate=False, max_download_mb=2)
-    result = ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"],
+    _, result = run_ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"],
                     urls=[f"{http_site}/missing.pdf", "file:///etc/passwd"])
     docs = pd.read_parquet(out / "documents.parquet")
     assert sorted(docs.title) == ["NATO – EU Relations", "Operation Sea Guardian"]
@@ -149,7 +149,7 @@ def test_url_sources_on_loopback(tmp_path, http_site):
     stored = sorted(p.name for p in (out / "downloads").iterdir())
     assert len(stored) == 2 and all(len(n.split("-", 1)[0]) == 16 for n in stored)
     # fetched again: stored once, processed once
-    again = ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"])
+    _, again = run_ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"])
     assert again["processed"] == 0
     assert sorted(p.name for p in (out / "downloads").iterdir()) == stored
 
@@ -164,9 +164,9 @@ def test_link_and_name_helpers():
 def test_dask_runner_gives_the_same_tables(tmp_path):
     default_out, dask_out = tmp_path / "default", tmp_path / "dask"
     settings = Settings(workers=2)
-    ingest(paths=[str(SAMPLES)], out=str(default_out), settings=settings)
+    run_ingest(paths=[str(SAMPLES)], out=str(default_out), settings=settings)
     flow = ingest.with_options(task_runner=task_runner("dask", workers=2))
-    result = flow(paths=[str(SAMPLES)], out=str(dask_out), settings=settings)
+    _, result = run_ingest(flow, paths=[str(SAMPLES)], out=str(dask_out), settings=settings)
     assert result["processed"] == 4 and result["failed"] == 0
     for a, b in zip(_content(default_out), _content(dask_out)):
         pd.testing.assert_frame_equal(a, b)

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from flows.ingest import ingest
+from flows.ingest import run_ingest
 from schemas.errors import UsageError
 from schemas.settings import Settings
 
@@ -30,7 +30,7 @@ def inbox(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_run(inbox, tmp_path_factory):
     out = tmp_path_factory.mktemp("store")
-    result = ingest(paths=[str(inbox)], out=str(out), settings=Settings())
+    _, result = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings())
     return result, out
 
 
@@ -70,7 +70,7 @@ def test_flow_output_has_the_concrete_content(first_run):
 def test_second_run_is_a_no_op_and_rewrites_nothing(first_run):
     _, out = first_run
     before = _snapshot(out)
-    result = ingest(paths=[str(SAMPLES)], out=str(out), settings=Settings())
+    _, result = run_ingest(paths=[str(SAMPLES)], out=str(out), settings=Settings())
     assert (result["processed"], result["failed"], result["skipped"]) == (0, 0, 4)
     assert _snapshot(out) == before
 
@@ -81,17 +81,17 @@ def _snapshot(folder):
 
 def test_a_broken_file_is_reported_once_and_tried_again_when_it_changes(inbox, first_run):
     _, out = first_run
-    again = ingest(paths=[str(inbox)], out=str(out), settings=Settings())
+    _, again = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings())
     assert (again["processed"], again["failed"], again["skipped"]) == (0, 0, 6)
     fails = pd.read_parquet(out / "failures.parquet")
     assert sorted(fails.source) == ["empty.pdf", "photo.pdf"]  # still reported
-    retry = ingest(paths=[str(inbox)], out=str(out), settings=Settings(), force=True)
+    _, retry = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings(), force=True)
     assert retry["failed"] == 2
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no such file or folder"):
-        ingest(paths=[str(tmp_path / "nope")], out=str(tmp_path / "out"))
+        run_ingest(paths=[str(tmp_path / "nope")], out=str(tmp_path / "out"))
 
 
 def test_plan_batches_largest_first_and_shrinking(tmp_path):
