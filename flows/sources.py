@@ -68,13 +68,16 @@ def safe_name(url: str) -> str:
 
 
 def _check_url(url: str) -> None:
-    parts = urlparse(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _host(url) or urlparse(url).scheme not in ("http", "https"):
         raise FetchError(f"{url!r} is not an http(s) URL; only http:// and https:// sources are fetched.")
 
 
 def _host(url: str) -> str:
-    return (urlparse(url).hostname or "").lower()
+    """The URL's host name, lower case; empty when it has none or cannot be parsed."""
+    try:
+        return (urlparse(url).hostname or "").lower()
+    except ValueError:  # a malformed address ("http://[::1/")
+        return ""
 
 
 def address_kind(ip: IPAddress) -> str | None:
@@ -261,8 +264,11 @@ def pdf_links(html: str, base_url: str) -> list[str]:
     parser.feed(html)
     out: list[str] = []
     for href in parser.hrefs:
-        url = urljoin(base_url, href)
-        if urlparse(url).scheme in ("http", "https") and urlparse(url).path.lower().endswith(".pdf") and url not in out:
+        try:
+            url = urljoin(base_url, href)
+        except ValueError:  # a malformed link is not followed
+            continue
+        if _host(url) and urlparse(url).scheme in ("http", "https") and urlparse(url).path.lower().endswith(".pdf") and url not in out:
             out.append(url)
     return out
 

@@ -247,3 +247,10 @@ def test_ingest_goes_on_past_slow_and_refused_urls(tmp_path, trickle, site):
     assert "did not finish within 1 s" in fails.message[trickle.url]
     assert "FACTSHEETS_ALLOWED_HOSTS" in fails.message[f"{site.base}/away.pdf"]
     assert result["failed"] == 2
+
+
+def test_a_malformed_url_or_link_is_a_failure_row_not_a_crash(tmp_path, site):
+    site.routes["/index.html"] = (200, {"Content-Type": "text/html"}, b'<a href="http://[::1/x.pdf">bad</a> <a href="/a.pdf">a</a>')
+    files, failures = _fetch(tmp_path, ["http://[zz]/b.pdf"], [f"{site.base}/index.html"], allow_private_hosts=True)
+    assert len(files) == 1  # the good link of the index page
+    assert list(failures) == ["http://[zz]/b.pdf"] and "not an http(s) URL" in failures["http://[zz]/b.pdf"].message
