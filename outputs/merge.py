@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from schemas.errors import Failure, UsageError
+from schemas.errors import FactsheetError, Failure, FileNameError, UnreadablePDFError, UsageError
 from schemas.records import FACT_LABELS
 from schemas.settings import Settings
 from schemas.tables import concat_arrow, empty, frame
@@ -309,6 +310,27 @@ class BatchSummary:
         return len(self.failures)
 
 
+def _planned_digest(path: Path) -> str:
+    """The sha256 of a file to plan. A name that is not valid UTF-8 (it could not be a row of
+    the tables) and a file that cannot be read are errors of that file."""
+    from extractors.pdf import file_digest
+
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path.name).decode("utf-8", "backslashreplace")
+        raise FileNameError(f"{shown}: the file name is not valid UTF-8 (shown with \\x escapes); rename the file and "
+                            "ingest it again.", source=shown) from None
+    try:
+        return file_digest(path)
+    except PermissionError as exc:
+        raise UnreadablePDFError(f"{path.name} cannot be read ({exc.strerror}); check its permissions: the user running "
+                                 "factsheets needs read access.", source=path.name) from None
+    except OSError as exc:
+        raise UnreadablePDFError(f"{path.name} cannot be read ({exc.strerror or exc}); check that it is still there and "
+                                 "that it can be read.", source=path.name) from None
+
+
 class Batch:
     """One run's update of a store. Use as a context manager (it takes the store's lock and a
     spool for the rows): :meth:`plan` the files, :meth:`add` each result, :meth:`commit`."""
@@ -348,13 +370,16 @@ class Batch:
 
     def plan(self, files: Iterable[str | Path]) -> list[Path]:
         """The files to process: each distinct content once, not already in the store with
-        this cache key (all of them with ``force``)."""
-        from extractors.pdf import file_digest
-
+        this cache key (all of them with ``force``). A file whose name is not valid UTF-8, or
+        that cannot be read, is not returned: it is a failure row of this batch."""
         todo: list[Path] = []
         key = self.key
         for f in map(Path, files):
-            digest = file_digest(f)
+            try:
+                digest = _planned_digest(f)
+            except FactsheetError as exc:  # never a document: not remembered by its bytes, tried again next run
+                self.add_failure(Failure.from_exception(exc.source or f.name, None, exc.stage, exc))
+                continue
             self._digest_of.setdefault(f.name, digest)
             if digest in self._names:  # the same bytes twice in this run: processed once
                 self._names[digest].append(f.name)
@@ -384,7 +409,8 @@ class Batch:
         self._results.append(result)
 
     def add_failure(self, failure: Failure) -> None:
-        """An input that never became a document (a URL that could not be fetched)."""
+        """An input that never became a document (a URL that could not be fetched, a file that
+        could not be read)."""
         from extractors.pipeline import ProcessedPDF
 
         self.add(ProcessedPDF.failed(failure.source, failure))

@@ -29,6 +29,12 @@ class UnreadablePDFError(FactsheetError):
     stage = "read"
 
 
+class FileNameError(FactsheetError):
+    """The file's name cannot be stored in the tables (it is not valid UTF-8)."""
+
+    stage = "read"
+
+
 class NoTextLayerError(FactsheetError):
     """The PDF has pages but no extractable text (a scan) and OCR is not available."""
 

@@ -136,7 +136,7 @@ def http_site(tmp_path):
 
 def test_url_sources_on_loopback(tmp_path, http_site):
     out = tmp_path / "out"
-    settings = Settings(isolate=False, max_download_mb=2)
+    settings = Settings(isolate=False, max_download_mb=2, allow_private_hosts=True)  # the site is on loopback
     _, result = run_ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"],
                     urls=[f"{http_site}/missing.pdf", "file:///etc/passwd"])
     docs = pd.read_parquet(out / "documents.parquet")

@@ -1,13 +1,26 @@
-"""A batch into the store (``outputs.merge``): series assigned across documents, overrides."""
+"""A batch into the store (``outputs.merge``): series assigned across documents, overrides,
+inputs that cannot be planned."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from extractors import process_pdf
+from outputs import Store
 from outputs.merge import assign_series, read_series_map
 from schemas.errors import UsageError
+from schemas.settings import Settings
 from schemas.tables import frame
+
+from .conftest import NATO_EU_2019, ROOT, SEA_GUARDIAN
 
 
 def _docs(*rows: tuple[str, str]) -> pd.DataFrame:
@@ -50,3 +63,85 @@ def test_a_bad_series_map_is_a_usage_error(tmp_path):
     bad.write_text("file,name\na,b\n", encoding="utf-8")
     with pytest.raises(UsageError, match="needs the columns pattern,series"):
         read_series_map(bad)
+
+
+# ------------------------------------------------- inputs that cannot be planned (Batch.plan)
+
+#: Runs a script that ingests a folder with the library (plan, process, commit) and prints
+#: what plan returned; argv: folder, out.
+PLAN_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from extractors import process_pdf
+    from outputs import Store
+    from schemas.settings import Settings
+    settings = Settings(model="none", isolate=False)
+    with Store(sys.argv[2]).batch(settings) as batch:
+        todo = batch.plan(sorted(Path(sys.argv[1]).iterdir()))
+        print(*[p.name for p in todo], sep="\\n")
+        for path in todo:
+            batch.add(process_pdf(path, settings))
+        batch.commit()
+    """
+)
+
+
+def without_file_privileges() -> list[str]:
+    """A command prefix under which file permissions hold: none for a normal user; for root
+    (who reads any file) `setpriv` without the capabilities that override them. Skips the
+    test when running as root without setpriv."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, where chmod 000 does not stop a read, and setpriv (util-linux) is missing")
+    drop = "-dac_override,-dac_read_search"
+    return [setpriv, f"--bounding-set={drop}", f"--inh-caps={drop}"]
+
+
+def unreadable_copy(pdf: Path, path: Path) -> Path:
+    shutil.copy(pdf, path)
+    path.chmod(0)
+    return path
+
+
+def test_plan_records_a_file_name_that_is_not_utf8_as_a_failure(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SEA_GUARDIAN, inbox / SEA_GUARDIAN.name)
+    shutil.copy(NATO_EU_2019, os.fsencode(inbox) + b"/bad-\xff.pdf")
+    store = Store(tmp_path / "out")
+    settings = Settings(model="none", isolate=False)
+    with store.batch(settings) as batch:
+        todo = batch.plan(sorted(inbox.iterdir()))
+        assert [p.name for p in todo] == [SEA_GUARDIAN.name]
+        for path in todo:
+            batch.add(process_pdf(path, settings))
+        summary = batch.commit()
+    assert summary.processed == [SEA_GUARDIAN.name] and summary.failed == 1
+    fails = store.read("failures")
+    assert fails.source.tolist() == ["bad-\\xff.pdf"]
+    assert fails.stage.tolist() == ["read"]
+    assert "not valid UTF-8" in fails.message[0] and "rename" in fails.message[0]
+    assert pd.read_csv(tmp_path / "out" / "failures.csv").source.tolist() == ["bad-\\xff.pdf"]
+    assert store.read("documents").source.tolist() == [SEA_GUARDIAN.name]
+
+
+def test_plan_records_an_unreadable_file_as_a_failure(tmp_path):
+    prefix = without_file_privileges()
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    shutil.copy(SEA_GUARDIAN, inbox / SEA_GUARDIAN.name)
+    unreadable_copy(NATO_EU_2019, inbox / "locked.pdf")
+    script = PLAN_SCRIPT.format(root=str(ROOT))
+    run = subprocess.run([*prefix, sys.executable, "-c", script, str(inbox), str(out)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.split() == [SEA_GUARDIAN.name]  # planned: the readable file only
+    store = Store(out)
+    fails = store.read("failures")
+    assert fails.source.tolist() == ["locked.pdf"] and fails.stage.tolist() == ["read"]
+    assert fails.error.tolist() == ["UnreadablePDFError"]
+    assert "cannot be read" in fails.message[0] and "permissions" in fails.message[0]
+    assert store.read("documents").source.tolist() == [SEA_GUARDIAN.name]
