@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from schemas.errors import StoreBusyError, UsageError
+from schemas.errors import UsageError
 
 app = typer.Typer(
     name="factsheets",
@@ -46,12 +46,7 @@ def ingest(
     series_map: Annotated[Path | None, typer.Option(help="CSV of pattern,series: a file-name glob or a whole title, and the series its documents belong to.")] = None,
 ) -> None:
     """Ingest factsheet PDFs with the Prefect flow and update the tables in --out."""
-    from flows.ingest import ingest as ingest_flow
-    from flows.ingest import run_ingest
-    from flows.runners import task_runner
-    from flows.sources import discover
-    from outputs.merge import read_series_map
-    from schemas.settings import Settings
+    from flows import usage
 
     if not paths and not url and not index_url:
         typer.echo("error: give PDF files or folders, or --url / --index-url.", err=True)
@@ -59,25 +54,31 @@ def ingest(
     if runner not in ("thread", "dask"):
         typer.echo(f"error: --runner must be 'thread' or 'dask', not {runner!r}.", err=True)
         raise typer.Exit(2)
-    overrides: dict[str, Any] = {k: v for k, v in {"model": model, "workers": workers, "timeout_s": timeout, "memory_limit_mb": memory_limit_mb,
-                                                 "series_map": str(series_map) if series_map else None}.items() if v is not None}
     try:
-        settings = Settings(**overrides)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        discover(paths or [])  # a wrong path is a usage error, before any flow run starts
+        settings = usage.settings(model=model, workers=workers, timeout_s=timeout, memory_limit_mb=memory_limit_mb,
+                                  series_map=str(series_map) if series_map else None)
+        inputs = usage.paths(paths or [])
+        usage.output_folder(out)
+        from flows.sources import discover
+        from outputs.merge import read_series_map
+
+        discover(inputs)  # a wrong path is a usage error, before any flow run starts
         read_series_map(settings.series_map)
-        flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
-        _, result = run_ingest(flow, paths=[str(p) for p in paths or []], out=str(out), settings=settings, force=force,
-                               urls=list(url or []), index_urls=list(index_url or []))
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except StoreBusyError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(3) from None
+    for folder in usage.empty_folders(inputs):
+        typer.echo(f"warning: {folder} holds no PDF files (*.pdf, searched in its subfolders too).", err=True)
+    from flows.ingest import ingest as ingest_flow
+    from flows.ingest import run_ingest
+    from flows.runners import task_runner
+
+    flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
+    state, result = run_ingest(flow, paths=inputs, out=str(out), settings=settings, force=force,
+                               urls=list(url or []), index_urls=list(index_url or []))
+    if "error" in result:  # the run stopped before it could write (another run holds the store, the disk is full)
+        typer.echo(f"error: {result['message']}", err=True)
+        raise typer.Exit(3 if result["error"] == "StoreBusyError" else 1)
     typer.echo(result["summary"])
     typer.echo(f"tables in {out}/ (documents, blocks, entities, facts, changes, failures; .parquet and .csv)")
     typer.echo(f"report: {result['report']}")
@@ -111,21 +112,50 @@ def serve(
 
     Runs show in the UI of the Prefect server PREFECT_API_URL points to (`prefect server start`).
     """
-    from prefect import serve as prefect_serve
-
-    from flows.deployments import build_deployments
-    from schemas.settings import Settings
+    from flows import usage
 
     if not inbox and not url and not index_url:
         typer.echo("error: give at least one --inbox folder, --url or --index-url.", err=True)
         raise typer.Exit(2)
     missing = [str(p) for p in inbox or [] if not p.is_dir()]
     if missing:
-        typer.echo(f"error: not a folder: {', '.join(missing)}", err=True)
+        typer.echo(f"error: not a folder: {', '.join(missing)}; give folders that exist (--inbox).", err=True)
         raise typer.Exit(2)
-    settings = Settings() if model is None else Settings(model=model)
+    try:
+        settings = usage.settings(model=model)
+        usage.output_folder(out)
+        usage.cron(cron)
+    except UsageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import build_deployments
+
     deployments = build_deployments([str(p.resolve()) for p in inbox or []], str(out.resolve()), cron, settings, list(url or []), list(index_url or []))
     prefect_serve(*deployments)
+
+
+@app.command()
+def alert(
+    webhook_url: Annotated[str, typer.Option(help="The URL a JSON POST goes to when an ingest run fails (Slack, Teams, a bot).")],
+) -> None:
+    """Alert on failed runs: a Prefect automation on the ingest flow's Failed runs that posts to a
+    webhook, on the server PREFECT_API_URL points to."""
+    import os
+    from urllib.parse import urlparse
+
+    if urlparse(webhook_url).scheme not in ("http", "https"):
+        typer.echo(f"error: --webhook-url {webhook_url!r} is not an http(s) URL.", err=True)
+        raise typer.Exit(2)
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo("error: PREFECT_API_URL is not set; alerts live on a Prefect server (`prefect server start`, then "
+                   "export PREFECT_API_URL=http://127.0.0.1:4200/api).", err=True)
+        raise typer.Exit(2)
+    from flows.alerts import NAME, setup_alert
+
+    automation = setup_alert(webhook_url)
+    typer.echo(f"automation {NAME} ({automation}): a failed ingest run posts to {webhook_url}")
 
 
 @app.command()

@@ -15,7 +15,7 @@ from outputs.report import changes_markdown, update_report
 from outputs.store import Store
 
 
-@task(name="write-report", cache_policy=NO_CACHE)
+@task(name="write-report", task_run_name="write-report", cache_policy=NO_CACHE)
 def report(out: str, series: list[str] | None = None) -> str:
     """Write ``out/report.html`` and the pages of ``series`` (all when None) from the store's
     tables, reading only what they show."""

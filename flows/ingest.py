@@ -42,7 +42,7 @@ from outputs.compare import JobsResult, PairJob, run_jobs
 from outputs.merge import Batch, BatchSummary, CompareFn, Merged
 from outputs.report import run_markdown, summary, summary_tables
 from outputs.store import Store
-from schemas.errors import Failure
+from schemas.errors import FactsheetError, Failure
 from schemas.settings import Settings
 
 #: Runs of at most this many documents get a task per stage and document; larger runs, batches.
@@ -96,12 +96,12 @@ def run_name() -> str:
 # ------------------------------------------------------------------------------------ tasks
 
 
-@task(name="find-pdfs", cache_policy=NO_CACHE)
+@task(name="find-pdfs", task_run_name="find-pdfs", cache_policy=NO_CACHE)
 def find_pdfs(paths: list[str]) -> list[str]:
     return [str(p) for p in discover(paths)]
 
 
-@task(name="fetch-urls", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="fetch-urls", task_run_name="fetch-urls", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def fetch_urls(urls: list[str], index_urls: list[str], out: str, settings: Settings) -> tuple[list[str], list[Failure]]:
     files, failures = fetch_sources(urls, index_urls, Path(out) / "downloads", settings)
     return [str(f) for f in files], failures
@@ -144,12 +144,12 @@ def compare_series(jobs: list[PairJob], settings: Settings) -> JobsResult:
     return run_jobs(jobs)
 
 
-@task(name="merge-tables", cache_policy=NO_CACHE)
+@task(name="merge-tables", task_run_name="merge-tables", cache_policy=NO_CACHE)
 def merge_tables(batch: Batch, settings: Settings) -> Merged | None:
     return batch.merge(compare=_comparer(settings))
 
 
-@task(name="write-tables", cache_policy=NO_CACHE)
+@task(name="write-tables", task_run_name="write-tables", cache_policy=NO_CACHE)
 def write_tables(batch: Batch, merged: Merged | None) -> BatchSummary:
     return batch.write(merged)
 
@@ -201,8 +201,17 @@ def ingest(
     """Process every PDF under ``paths`` (and fetched from ``urls`` / ``index_urls``) that the
     store at ``out`` does not hold yet with the same cache key (all with ``force``), and update
     the tables, the report and the run's artifact. Ends ``Failed`` when any input failed."""
-    logger = get_run_logger()
     settings = settings or Settings()
+    try:
+        return _ingest(paths, out, settings, force, urls, index_urls)
+    except (FactsheetError, OSError) as exc:  # the store could not be locked or written: nothing changed
+        message = str(exc) if isinstance(exc, FactsheetError) else f"{out}: {exc.strerror or exc}; check the folder (space, permissions)."
+        get_run_logger().error("%s", message)
+        return Failed(message=message, data={"error": type(exc).__name__, "message": message})
+
+
+def _ingest(paths: list[str], out: str, settings: Settings, force: bool, urls: list[str] | None, index_urls: list[str] | None) -> State:
+    logger = get_run_logger()
     # pandera's first schema build imports its optional backends (seconds); do it while PDFs are read
     threading.Thread(target=schemas.tables.prepare, name="prepare-schemas", daemon=True).start()
     with Store(out).batch(settings, force) as batch:

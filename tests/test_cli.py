@@ -81,3 +81,36 @@ def test_history_usage_errors_and_no_match(sample_store, tmp_path):
     assert bad.exit_code == 2 and "table, csv or json" in bad.output
     none = runner.invoke(app, ["history", "--out", str(sample_store), "--fact", "no such words"])
     assert none.exit_code == 0 and "no facts matching 'no such words'" in none.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["ingest", "{sample}", "--out", "{file}"], {}, "is a file, not a folder"),
+        (["ingest", "{sample}", "--out", "{tmp}/out"], {"FACTSHEETS_WORKERS": "abc"}, "FACTSHEETS_WORKERS='abc': Input should be a valid integer"),
+        (["ingest", "{sample}", "--out", "{tmp}/out", "--timeout", "-1"], {}, "--timeout-s=-1.0: Input should be greater than 0"),
+        (["ingest", "{sample}", "--out", "{tmp}/out"], {"FACTSHEETS_LAYOUT": '{"nope": 1}'}, "FACTSHEETS_LAYOUT: unknown layout settings ['nope']"),
+        (["ingest", "{sample}", "--out", "{tmp}/out", "--series-map", "{tmp}/missing.csv"], {}, "series map"),
+        (["ingest", "{tmp}/missing", "--out", "{tmp}/out"], {}, "no such file or folder"),
+        (["serve", "--inbox", "{tmp}", "--out", "{tmp}/out", "--cron", "every hour"], {}, "--cron 'every hour' is not a cron schedule"),
+        (["serve", "--inbox", "{tmp}/missing", "--out", "{tmp}/out"], {}, "not a folder"),
+    ],
+    ids=["out-is-a-file", "bad-env-setting", "bad-option", "unknown-layout-key", "missing-series-map", "missing-input", "bad-cron", "missing-inbox"],
+)
+def test_usage_errors_exit_2_in_at_most_three_lines_without_a_traceback(tmp_path, monkeypatch, args, env, words):
+    (tmp_path / "a-file").write_text("x")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    argv = [a.format(sample=NATO_EU_2019, file=tmp_path / "a-file", tmp=tmp_path) for a in args]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert len(result.output.strip().splitlines()) <= 3 and "Traceback" not in result.output
+
+
+def test_a_folder_without_pdfs_is_named_in_a_warning(tmp_path):
+    from flows.usage import empty_folders
+
+    (tmp_path / "inbox" / "sub").mkdir(parents=True)
+    (tmp_path / "inbox" / "notes.txt").write_text("x")
+    assert empty_folders([str(tmp_path / "inbox")]) == [str(tmp_path / "inbox")]
