@@ -67,8 +67,13 @@ def ingest(
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    for folder in usage.empty_folders(inputs):
+    empty = usage.empty_folders(inputs)
+    for folder in empty:
         typer.echo(f"warning: {folder} holds no PDF files (*.pdf, searched in its subfolders too).", err=True)
+    if settings.isolate and runner == "thread" and len(empty) < len(inputs):
+        from flows.workers import pool_for
+
+        pool_for(settings).warm(settings.workers)  # workers start while Prefect does
     from flows.ingest import ingest as ingest_flow
     from flows.ingest import run_ingest
     from flows.runners import task_runner
@@ -221,7 +226,7 @@ def _require_store(out: Path) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
         app()
     except KeyboardInterrupt:

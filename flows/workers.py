@@ -135,6 +135,23 @@ class WorkerPool:
             return _Worker(self._ctx, self.settings)
         return worker
 
+    def warm(self, n: int = 1) -> threading.Thread:
+        """Start up to ``n`` workers in the background now (the fork server imports the pipeline,
+        each worker loads the model) so that they are ready when the first document comes: a
+        command can do it while it imports Prefect and starts the flow run."""
+        def start() -> None:
+            with self._lock:
+                want = min(n, self.size) - self._started
+                if self._closed or want <= 0:
+                    return
+                self._started += want
+            for _ in range(want):
+                self._idle.put(_Worker(self._ctx, self.settings))
+
+        thread = threading.Thread(target=start, name="warm-workers", daemon=True)
+        thread.start()
+        return thread
+
     def run(self, path: str | Path) -> ProcessedPDF:
         """Read, lay out and tag one PDF in a worker (``extractors.pipeline.process_pdf``)."""
         return self.call("process", str(path), Path(path).name)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
+from tests.bench_cli import IMPORTS
 
-from .conftest import NATO_EU_2019
+from .conftest import NATO_EU_2019, ROOT
 
 runner = CliRunner()
 
@@ -114,3 +117,22 @@ def test_a_folder_without_pdfs_is_named_in_a_warning(tmp_path):
     (tmp_path / "inbox" / "sub").mkdir(parents=True)
     (tmp_path / "inbox" / "notes.txt").write_text("x")
     assert empty_folders([str(tmp_path / "inbox")]) == [str(tmp_path / "inbox")]
+
+
+# Commands that only read the store import neither Prefect nor spaCy: they start in a second.
+
+
+@pytest.fixture(scope="module")
+def readonly_store(tmp_path_factory):
+    from tests import golden
+
+    out = tmp_path_factory.mktemp("readonly") / "out"
+    golden.build(out)
+    return out
+
+
+@pytest.mark.parametrize("command", [["report"], ["summary"], ["history", "--fact", "aircraft"], ["--help"]], ids=lambda c: c[0])
+def test_read_only_commands_import_neither_prefect_nor_spacy(readonly_store, command):
+    out = [] if command == ["--help"] else ["--out", str(readonly_store)]
+    done = subprocess.run([sys.executable, "-c", IMPORTS, *command, *out], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "imports: False False", done.stderr[-2000:]

@@ -70,13 +70,13 @@ def webhook():
     received: list[dict] = []
 
     class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             received.append(json.loads(body or b"{}"))
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, *args):  # noqa: ARG002
+        def log_message(self, *args):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
