@@ -293,6 +293,11 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     try:
         with pdfplumber.open(path) as pdf:
             n = len(pdf.pages)
+            if n == 0:
+                raise UnreadablePDFError(
+                    f"{path.name} has no pages (its page tree is empty); re-export it from its source or download it again.",
+                    source=path.name,
+                )
             if max_pages is not None and n > max_pages:
                 raise TooLargeError(
                     f"{path.name} has {n} pages, more than the limit of {max_pages}; raise the "

@@ -100,3 +100,10 @@ def decompression_bomb(path: Path, inflated_mb: int = 2048) -> Path:
     pdf.pages[0].obj.Contents = pdf.make_indirect(stream)
     pdf.save(path, compress_streams=False)
     return path
+
+
+def zero_pages(path: Path) -> Path:
+    """A well-formed PDF whose page tree is empty (``/Count 0``)."""
+    pdf = pikepdf.new()
+    pdf.save(path)
+    return path

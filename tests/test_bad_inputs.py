@@ -3,7 +3,9 @@ and the rest of the batch goes on. Files are built with pikepdf/reportlab at tes
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 
 import pytest
 
@@ -22,6 +24,7 @@ CASES = [
     (badpdfs.html_renamed, "read", "UnreadablePDFError", "not a PDF (it starts like an HTML page)"),
     (badpdfs.truncated, "read", "UnreadablePDFError", "truncated"),
     (badpdfs.encrypted_user_password, "read", "UnreadablePDFError", "encrypted with a password"),
+    (badpdfs.zero_pages, "read", "UnreadablePDFError", "zero_pages.pdf has no pages"),
 ]
 
 
@@ -33,6 +36,37 @@ def test_bad_file_is_one_clear_failure(tmp_path, build, stage, error, words):
     assert (result.failure.stage, result.failure.error) == (stage, error)
     assert words in result.failure.message
     assert result.failure.source == path.name
+
+
+#: tesseract's TSV header: what a real tesseract prints for a page without words.
+TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+
+
+@pytest.fixture
+def fake_tesseract(tmp_path, monkeypatch):
+    """Install a ``tesseract`` shell script (its body given) first on PATH; returns its folder."""
+
+    def install(body: str):
+        folder = tmp_path / "fake-bin"
+        folder.mkdir(exist_ok=True)
+        script = folder / "tesseract"
+        script.write_text("#!/bin/sh\n" + body + "\n")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+        monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+        assert ocr_available()
+        return folder
+
+    return install
+
+
+def test_zero_pages_with_ocr_available_says_no_pages(tmp_path, fake_tesseract):
+    """With OCR available, an empty page tree was sent to OCR, which failed with "PDFium: Success"."""
+    fake_tesseract(f"printf '{TSV_HEADER}\\n'")
+    path = badpdfs.zero_pages(tmp_path / "empty-tree.pdf")
+    result = process_pdf(path, Settings(isolate=False))
+    assert (result.failure.stage, result.failure.error) == ("read", "UnreadablePDFError")
+    assert "empty-tree.pdf has no pages" in result.failure.message
+    assert "PDFium" not in result.failure.message
 
 
 @pytest.mark.parametrize("build", [badpdfs.encrypted_owner_only, badpdfs.broken_xref], ids=lambda f: f.__name__)
