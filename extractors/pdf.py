@@ -21,6 +21,10 @@ way. Two things are made to look as they would in a text layer first:
   paragraph differ in "size", are cut into separate blocks, and a hyphen at the end of one
   line is never joined to the next.
 
+tesseract runs in a process group of its own with a time limit per page
+(``DEFAULT_OCR_TIMEOUT_S``); however the OCR ends, even by its process being killed, the group
+is killed and the temporary folder of page images (``factsheets-ocr-*``) removed.
+
 Install tesseract with ``apt-get install tesseract-ocr`` (Debian/Ubuntu) or ``brew install
 tesseract`` (macOS).
 """
@@ -28,13 +32,17 @@ tesseract`` (macOS).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import hashlib
 import io
+import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -318,9 +326,14 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     if not any(p.words for p in pages):
         if ocr and ocr_available():
             try:
-                pages = ocr_pages(path)
+                pages = ocr_pages(path, timeout=DEFAULT_OCR_TIMEOUT_S)
             except MemoryError:
                 raise
+            except OCRTimeout as exc:
+                raise NoTextLayerError(
+                    f"{path.name} has no text layer and OCR was stopped: tesseract took more than {exc.timeout:g} s on page "
+                    f"{exc.page}; OCR it first with more time (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
+                    source=path.name) from exc
             except Exception as exc:
                 raise NoTextLayerError(
                     f"{path.name} has no text layer and OCR failed on it ({type(exc).__name__}: {exc}); "
@@ -388,30 +401,146 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = 120.0) -> list[PageWords]:
-    """The words of every page of ``path`` as tesseract reads them, in PDF points."""
+#: tesseract's time limit for one page, seconds.
+DEFAULT_OCR_TIMEOUT_S = 120.0
+
+
+def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = DEFAULT_OCR_TIMEOUT_S) -> list[PageWords]:
+    """The words of every page of ``path`` as tesseract reads them, in PDF points.
+
+    Whatever way it ends (done, tesseract's ``timeout`` on a page, an error, Ctrl-C, running
+    out of memory, even this process killed), tesseract and any process it started are stopped
+    and the temporary folder of page images is removed: see :class:`_OCRGuard`.
+    """
     import pypdfium2
 
     scale = dpi / 72.0
     pages: list[PageWords] = []
     pdf = pypdfium2.PdfDocument(str(path))
     try:
-        with tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
+        with _OCRGuard() as guard, tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
+            guard.watch_folder(tmp)
             for number in range(len(pdf)):
                 page = pdf[number]
                 width, height = page.get_size()
                 image = page.render(scale=scale).to_pil().convert("L")
                 png = Path(tmp) / f"page-{number + 1}.png"
                 image.save(png)
-                out = subprocess.run(
-                    ["tesseract", str(png), "stdout", "-l", language, "--psm", "3", "tsv"],
-                    capture_output=True, text=True, timeout=timeout, check=True,
-                ).stdout
+                out = _tesseract(["tesseract", str(png), "stdout", "-l", language, "--psm", "3", "tsv"], guard, timeout, number + 1)
                 pages.append(PageWords(number + 1, float(width), float(height), _words(out, scale)))
                 page.close()
     finally:
         pdf.close()
     return pages
+
+
+class OCRTimeout(subprocess.TimeoutExpired):
+    """tesseract ran over its time limit on one page (and was stopped)."""
+
+    def __init__(self, cmd: list[str], timeout: float, page: int) -> None:
+        super().__init__(cmd, timeout)
+        self.page = page
+
+
+def _tesseract(cmd: list[str], guard: _OCRGuard, timeout: float, page: int) -> str:
+    """tesseract's output for one page. It runs in a process group of its own (a new session),
+    which is killed however the call ends, so nothing it started outlives it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    guard.track(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise OCRTimeout(cmd, timeout, page) from None
+    finally:
+        _kill_group(proc)
+        guard.untrack(proc.pid)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    return out
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the process group led by ``proc`` (whatever of it still runs) and reap ``proc``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        proc.communicate(timeout=5)  # drains and closes the pipes, reaps the process
+    except subprocess.TimeoutExpired:  # a pipe held open by a process that left the group
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+
+
+#: The guard process (``python -I -S -c``): reads "folder PATH", "+PGID", "-PGID" lines from its
+#: stdin until it closes, then kills the process groups still listed and removes the folder.
+_GUARD_CODE = """
+import os, shutil, signal, sys
+folder, groups = None, set()
+for line in sys.stdin:
+    kind, _, value = line.rstrip("\\n").partition(" ")
+    if kind == "folder":
+        folder = value
+    elif kind == "+":
+        groups.add(int(value))
+    elif kind == "-":
+        groups.discard(int(value))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+if folder:
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+class _OCRGuard:
+    """Cleans up after an OCR even when its process dies without running any ``finally``: a
+    worker killed (SIGKILL) at the document time limit in the middle of tesseract.
+
+    A small process of its own session holds the other end of a pipe; it is told the OCR's
+    temporary folder and the process group of the tesseract running. When the pipe closes, on
+    a normal exit (with nothing left to do) or because this process died (the kernel closes
+    it), it kills the groups still running and removes the folder.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _OCRGuard:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _GUARD_CODE], stdin=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        return self
+
+    def _say(self, line: str) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+
+    def watch_folder(self, folder: str) -> None:
+        self._say(f"folder {folder}")
+
+    def track(self, group: int) -> None:
+        self._say(f"+ {group}")
+
+    def untrack(self, group: int) -> None:
+        self._say(f"- {group}")
+
+    def __exit__(self, *exc: object) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _words(tsv: str, scale: float) -> list[Word]:

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
+import psutil
 import pytest
 
-from extractors.pdf import ocr_available
+from extractors import pdf as pdf_module
+from extractors.pdf import ocr_available, ocr_pages
 from extractors.pipeline import process_pdf
 from flows.workers import WorkerPool
 from schemas.settings import Settings
 
 from . import badpdfs
-from .conftest import NATO_EU_2019
+from .conftest import NATO_EU_2019, ROOT
 
 CASES = [
     # builder, stage, error, words the message must contain
@@ -118,3 +126,99 @@ def test_limits_stop_runaway_documents_and_the_batch_goes_on(tmp_path):
         slow = pool.run(good)
     assert (slow.failure.stage, slow.failure.error) == ("timeout", "TimeoutError")
     assert "took more than 0.05 s and was stopped" in slow.failure.message
+
+
+# ---------------------------------------------------------------- OCR cleans up on every exit
+
+
+def _slow_tesseract(fake_tesseract, tmp_path) -> tuple[Path, set[int]]:
+    """A 'tesseract' that starts a child of its own and hangs; both write their pids to a file.
+    Returns that file and the pids of this process's children before any OCR (a worker pool's
+    fork server, say), which are not the OCR's."""
+    pids = tmp_path / "fake-pids"
+    fake_tesseract(f'echo $$ >> "{pids}"\nsleep 300 &\necho $! >> "{pids}"\nwait')
+    return pids, {c.pid for c in psutil.Process().children(recursive=True)}
+
+
+def _pids(pids: Path, at_least: int = 2, wait_s: float = 10) -> list[int]:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        found = [int(x) for x in pids.read_text().split()] if pids.exists() else []
+        if len(found) >= at_least:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"the fake tesseract did not start within {wait_s} s")
+
+
+def _running(pid: int) -> bool:
+    """A zombie (killed, not yet reaped by its new parent) is not running."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _assert_cleaned(pids: Path, temp_root: Path, children_before: set[int], wait_s: float = 5) -> None:
+    started = _pids(pids)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and (any(map(_running, started)) or list(temp_root.glob("factsheets-ocr-*"))):
+        time.sleep(0.05)
+    assert not [p for p in started if _running(p)], "tesseract (or a child of it) is still running"
+    assert not list(temp_root.glob("factsheets-ocr-*")), "the OCR's temporary folder was left behind"
+    children = [c for c in psutil.Process().children(recursive=True) if c.pid not in children_before and _running(c.pid)]
+    assert not children, f"a child process of the OCR is still running: {children}"
+
+
+@pytest.fixture
+def temp_root(tmp_path, monkeypatch):
+    """A temporary-files folder of the test's own, so leftovers are seen and nobody else's are."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    monkeypatch.setenv("TMPDIR", str(root))
+    return root
+
+
+def test_ocr_timeout_stops_tesseract_and_its_children(tmp_path, fake_tesseract, temp_root, monkeypatch):
+    pids, before = _slow_tesseract(fake_tesseract, tmp_path)
+    monkeypatch.setattr(pdf_module, "DEFAULT_OCR_TIMEOUT_S", 1.0)
+    result = process_pdf(badpdfs.image_only(tmp_path / "scan.pdf"), Settings(isolate=False))
+    assert (result.failure.stage, result.failure.error) == ("layout", "NoTextLayerError")
+    assert "OCR was stopped: tesseract took more than 1 s on page 1" in result.failure.message
+    _assert_cleaned(pids, temp_root, before)
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, MemoryError, RuntimeError])
+def test_ocr_interrupted_cleans_up(tmp_path, fake_tesseract, temp_root, interrupt):
+    """Ctrl-C, running out of memory, or any other error while tesseract runs."""
+    pids, before = _slow_tesseract(fake_tesseract, tmp_path)
+    scan = badpdfs.image_only(tmp_path / "scan.pdf")
+
+    def raise_it(signum, frame):
+        raise interrupt("while tesseract runs")
+
+    old = signal.signal(signal.SIGALRM, raise_it)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        with pytest.raises(interrupt):
+            ocr_pages(scan, timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    _assert_cleaned(pids, temp_root, before)
+
+
+def test_ocr_process_killed_leaves_nothing_behind(tmp_path, fake_tesseract, temp_root):
+    """The worker pool kills a worker (SIGKILL) that runs over the document time limit, in the
+    middle of OCR: nothing in it can clean up, yet tesseract and the temporary folder go too."""
+    pids, before = _slow_tesseract(fake_tesseract, tmp_path)
+    scan = badpdfs.image_only(tmp_path / "scan.pdf")
+    code = f"from extractors.pdf import ocr_pages; ocr_pages({str(scan)!r}, timeout=60)"
+    worker = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=os.environ.copy())
+    try:
+        _pids(pids, wait_s=30)
+        assert list(temp_root.glob("factsheets-ocr-*"))
+    finally:
+        worker.kill()
+        worker.wait()
+    _assert_cleaned(pids, temp_root, before)
