@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError
+from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError, UnreadableTextError
 from schemas.records import BBox
 
 from .normalise import HYPHENS
@@ -134,6 +134,23 @@ class PageWords:
     height: float
     words: list[Word]
     figures: list[BBox] = field(default_factory=list)
+    #: Characters of the text layer (spaces aside), and those of them that are unknown glyphs:
+    #: a font without a Unicode mapping gives ``(cid:N)`` or U+FFFD for its characters.
+    chars: int = 0
+    unknown_chars: int = 0
+
+    @property
+    def unreadable(self) -> bool:
+        """Most of the page's text is unknown glyphs: it cannot be read from its text layer."""
+        return self.unknown_chars >= DEFAULT_UNREADABLE_MIN_CHARS and self.unknown_chars > DEFAULT_UNREADABLE_SHARE * self.chars
+
+
+#: A page whose characters are more than this share unknown glyphs cannot be read from its text
+#: layer (its fonts have no Unicode mapping) and is OCRed. A few bullets or symbols drawn with
+#: unmapped glyphs are far below it.
+DEFAULT_UNREADABLE_SHARE = 0.3
+#: ... and at least this many of them: a logo or a line of symbols does not make a page unreadable.
+DEFAULT_UNREADABLE_MIN_CHARS = 20
 
 
 
@@ -159,10 +176,15 @@ def words_of_page(page: Any, number: int) -> PageWords:
     chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
     figures: list[BBox] = []
     shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
+    count = [0, 0]  # characters, unknown glyphs
 
     def visit(objs: Iterable[Any]) -> None:
         for obj in objs:
             if isinstance(obj, LTChar):
+                text = obj.get_text()
+                if not text.isspace():
+                    count[0] += 1
+                    count[1] += text == "\ufffd" or _UNKNOWN_GLYPH.fullmatch(text) is not None
                 if obj.upright:
                     font = obj.fontname
                     if isinstance(font, bytes):
@@ -178,7 +200,7 @@ def words_of_page(page: Any, number: int) -> PageWords:
 
     visit(page.layout)
     words = _group_words(chars)
-    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
+    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures, count[0], count[1])
 
 
 #: A filled shape at most this many font sizes wide and high, before the first word of a line,
@@ -283,7 +305,9 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     """The words of every page of ``path`` and the PDF's info dictionary.
 
     Raises ``UnreadablePDFError`` when the file is not a readable PDF and ``NoTextLayerError``
-    when no page has any text.
+    when no page has any text. A page whose text is mostly unknown glyphs (its fonts have no
+    Unicode mapping, :attr:`PageWords.unreadable`) is OCRed, or raises ``UnreadableTextError``
+    when OCR is not available.
     """
     import pdfplumber
 
@@ -325,19 +349,7 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
         raise _explain(exc, path) from exc
     if not any(p.words for p in pages):
         if ocr and ocr_available():
-            try:
-                pages = ocr_pages(path, timeout=DEFAULT_OCR_TIMEOUT_S)
-            except MemoryError:
-                raise
-            except OCRTimeout as exc:
-                raise NoTextLayerError(
-                    f"{path.name} has no text layer and OCR was stopped: tesseract took more than {exc.timeout:g} s on page "
-                    f"{exc.page}; OCR it first with more time (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
-                    source=path.name) from exc
-            except Exception as exc:
-                raise NoTextLayerError(
-                    f"{path.name} has no text layer and OCR failed on it ({type(exc).__name__}: {exc}); "
-                    "check the file opens in a PDF viewer.", source=path.name) from exc
+            pages = _ocr(path, f"{path.name} has no text layer")
             if any(p.words for p in pages):
                 return pages, info
             raise NoTextLayerError(f"{path.name} has no text layer and OCR found no text on its {len(pages)} page(s).", source=path.name)
@@ -347,7 +359,40 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
             + " or run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
             source=path.name,
         )
+    unreadable = [p for p in pages if p.unreadable]
+    if unreadable:
+        numbers = [p.number for p in unreadable]
+        which = f"page{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}"
+        share = sum(p.unknown_chars for p in unreadable) / sum(p.chars for p in unreadable)
+        why = (f"{path.name}: the text of {which} cannot be read: its fonts have no Unicode mapping "
+               f"({share:.0%} of the characters are unknown glyphs)")
+        if not (ocr and ocr_available()):
+            raise UnreadableTextError(
+                f"{why}; it needs OCR, and OCR is "
+                + ("turned off (FACTSHEETS_OCR): turn it on" if not ocr else "not available: install tesseract (`apt-get install tesseract-ocr`)")
+                + ", or OCR it first (e.g. `ocrmypdf --force-ocr in.pdf out.pdf`) and ingest the result.",
+                source=path.name,
+            )
+        by_number = {p.number: p for p in _ocr(path, why, numbers, UnreadableTextError)}
+        pages = [by_number.get(p.number, p) for p in pages]
     return pages, info
+
+
+def _ocr(path: Path, why: str, numbers: Sequence[int] | None = None, error: type[NoTextLayerError] = NoTextLayerError) -> list[PageWords]:
+    """``ocr_pages``; its errors become ``error``, its message starting with ``why`` the pages needed OCR."""
+    try:
+        return ocr_pages(path, timeout=DEFAULT_OCR_TIMEOUT_S, numbers=numbers)
+    except MemoryError:
+        raise
+    except OCRTimeout as exc:
+        raise error(
+            f"{why} and OCR was stopped: tesseract took more than {exc.timeout:g} s on page {exc.page}; "
+            "OCR it first with more time (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
+            source=path.name) from exc
+    except Exception as exc:
+        raise error(
+            f"{why} and OCR failed on it ({type(exc).__name__}: {exc}); check the file opens in a PDF viewer.",
+            source=path.name) from exc
 
 
 def _explain(exc: Exception, path: Path) -> UnreadablePDFError:
@@ -405,8 +450,12 @@ def ocr_available() -> bool:
 DEFAULT_OCR_TIMEOUT_S = 120.0
 
 
-def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = DEFAULT_OCR_TIMEOUT_S) -> list[PageWords]:
-    """The words of every page of ``path`` as tesseract reads them, in PDF points.
+def ocr_pages(
+    path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = DEFAULT_OCR_TIMEOUT_S,
+    numbers: Sequence[int] | None = None,
+) -> list[PageWords]:
+    """The words of every page of ``path`` (or of the pages ``numbers``, from 1) as tesseract
+    reads them, in PDF points.
 
     Whatever way it ends (done, tesseract's ``timeout`` on a page, an error, Ctrl-C, running
     out of memory, even this process killed), tesseract and any process it started are stopped
@@ -420,7 +469,7 @@ def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout
     try:
         with _OCRGuard() as guard, tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
             guard.watch_folder(tmp)
-            for number in range(len(pdf)):
+            for number in range(len(pdf)) if numbers is None else [n - 1 for n in numbers]:
                 page = pdf[number]
                 width, height = page.get_size()
                 image = page.render(scale=scale).to_pil().convert("L")

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pdfplumber
 import psutil
 import pytest
 
@@ -222,3 +223,63 @@ def test_ocr_process_killed_leaves_nothing_behind(tmp_path, fake_tesseract, temp
         worker.kill()
         worker.wait()
     _assert_cleaned(pids, temp_root, before)
+
+
+# ---------------------------------------------------------- fonts without a Unicode mapping
+
+
+def test_the_no_unicode_map_builder_really_gives_unreadable_text(tmp_path):
+    with pdfplumber.open(badpdfs.no_unicode_map(tmp_path / "nomap.pdf")) as pdf:
+        text = pdf.pages[0].extract_text()
+    assert text.count("(cid:") > 100
+    assert not any(word in text for word in ("NATO", "European", "partners"))
+
+
+def test_text_without_unicode_mapping_is_a_failure_when_ocr_is_off(tmp_path):
+    result = process_pdf(badpdfs.no_unicode_map(tmp_path / "nomap.pdf"), Settings(isolate=False, ocr=False))
+    assert not result.ok, result.blocks["text"].tolist()
+    assert (result.failure.stage, result.failure.error) == ("layout", "UnreadableTextError")
+    message = result.failure.message
+    assert "nomap.pdf: the text of page 1 cannot be read: its fonts have no Unicode mapping" in message
+    assert "ocrmypdf --force-ocr" in message and "OCR is turned off" in message
+
+
+@pytest.mark.skipif(ocr_available(), reason="tesseract is installed here, so the page is OCRed (see test_text_without_unicode_mapping_is_ocred)")
+def test_text_without_unicode_mapping_says_to_install_tesseract(tmp_path):
+    result = process_pdf(badpdfs.no_unicode_map(tmp_path / "nomap.pdf"), Settings(isolate=False))
+    assert (result.failure.stage, result.failure.error) == ("layout", "UnreadableTextError")
+    assert "its fonts have no Unicode mapping (100% of the characters are unknown glyphs)" in result.failure.message
+    assert "install tesseract" in result.failure.message
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed (apt-get install tesseract-ocr); OCR is optional")
+def test_text_without_unicode_mapping_is_ocred(tmp_path):
+    result = process_pdf(badpdfs.no_unicode_map(tmp_path / "nomap.pdf"), Settings(isolate=False))
+    assert result.ok, result.failure
+    text = " ".join(result.blocks["text"].tolist())
+    assert "essential partners" in text
+    assert "\ufffd" not in text
+
+
+def test_only_the_unreadable_pages_are_ocred(tmp_path, fake_tesseract):
+    """Page 1 has a good text layer and is read from it; page 2 has no Unicode mapping and is
+    sent to OCR (a fake tesseract here, which reads "Read by OCR." on any page it is given)."""
+    tsv = tmp_path / "page.tsv"
+    rows = [
+        "1\t1\t0\t0\t0\t0\t0\t0\t2480\t3508\t-1\t",
+        "2\t1\t1\t0\t0\t0\t300\t600\t600\t50\t-1\t",
+        "3\t1\t1\t1\t0\t0\t300\t600\t600\t50\t-1\t",
+        "4\t1\t1\t1\t1\t0\t300\t600\t600\t50\t-1\t",
+        "5\t1\t1\t1\t1\t1\t300\t600\t200\t50\t95\tRead",
+        "5\t1\t1\t1\t1\t2\t520\t600\t100\t50\t95\tby",
+        "5\t1\t1\t1\t1\t3\t640\t600\t260\t50\t95\tOCR.",
+    ]
+    tsv.write_text("\n".join([TSV_HEADER, *rows]) + "\n")
+    calls = tmp_path / "calls"
+    fake_tesseract(f'echo "$1" >> "{calls}"\ncat "{tsv}"')
+    result = process_pdf(badpdfs.readable_then_no_unicode_map(tmp_path / "mixed.pdf"), Settings(isolate=False))
+    assert result.ok, result.failure
+    by_page = result.blocks.groupby("page")["text"].apply(" ".join).to_dict()
+    assert "essential partners" in by_page[1]
+    assert by_page[2] == "Read by OCR."
+    assert [Path(line).name for line in calls.read_text().split()] == ["page-2.png"]
