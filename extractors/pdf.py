@@ -36,6 +36,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import math
 import os
 import re
 import shutil
@@ -45,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,14 +169,17 @@ def words_of_page(page: Any, number: int) -> PageWords:
 
     Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
     cost of building pdfplumber's full object dictionaries, which the words do not need.
+
+    The page is read in the orientation of most of its text (:func:`_quarter`): a page turned
+    by ``/Rotate``, or with its text drawn turned, is read as if turned upright. Its words,
+    figures, width and height are then in that upright frame, not in the page's own. Text in
+    another orientation than the page's (a label up the margin) is left out.
     """
     from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
 
-    height = float(page.height)
-    mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
-    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
-    figures: list[BBox] = []
-    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
+    by_quarter: dict[int, list[Any]] = defaultdict(list)  # the page's characters by orientation
+    figures: list[_Box] = []  # in pdfminer's page space (y up)
+    shapes: list[_Box] = []  # small filled shapes: list bullets drawn as graphics
     count = [0, 0]  # characters, unknown glyphs
 
     def visit(objs: Iterable[Any]) -> None:
@@ -185,22 +189,60 @@ def words_of_page(page: Any, number: int) -> PageWords:
                 if not text.isspace():
                     count[0] += 1
                     count[1] += text == "\ufffd" or _UNKNOWN_GLYPH.fullmatch(text) is not None
-                if obj.upright:
-                    font = obj.fontname
-                    if isinstance(font, bytes):
-                        font = font.decode("latin-1", "replace")
-                    chars.append((height - obj.y1 + mb_top, obj.x0 + mb_x0, obj.x1 + mb_x0, height - obj.y0 + mb_top,
-                                  obj.get_text(), obj.size, font))
+                quarter = _quarter(obj)
+                if quarter is not None:
+                    by_quarter[quarter].append(obj)
             elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
-                figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+                figures.append(obj.bbox)
             elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
-                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+                shapes.append(obj.bbox)
             if isinstance(obj, LTContainer):
                 visit(obj)
 
     visit(page.layout)
+    quarter = max(by_quarter, key=lambda q: (sum(not c.get_text().isspace() for c in by_quarter[q]), q == 0), default=0)
+    width, height = float(page.width), float(page.height)
+    frame = _frame(quarter, width, height, float(page.mediabox[0]), float(page.mediabox[1]))
+    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
+    for obj in by_quarter[quarter]:
+        font = obj.fontname
+        if isinstance(font, bytes):
+            font = font.decode("latin-1", "replace")
+        x0, top, x1, bottom = frame(obj.bbox)
+        chars.append((top, x0, x1, bottom, obj.get_text(), obj.size if quarter % 2 == 0 else obj.width, font))
     words = _group_words(chars)
-    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures, count[0], count[1])
+    bullets = _shape_bullets([BBox(*frame(s)) for s in shapes], words)
+    if quarter % 2:
+        width, height = height, width
+    return PageWords(number, width, height, words + bullets, [BBox(*frame(f)) for f in figures], count[0], count[1])
+
+
+def _quarter(char: Any) -> int | None:
+    """The orientation of a pdfminer character, in quarter turns counterclockwise on the page as
+    shown: 0 upright (as pdfminer's ``upright``, slanted text too), 1 its line running up the page,
+    2 upside down, 3 running down; ``None`` for mirrored text."""
+    a, b, c, d = char.matrix[:4]
+    if char.upright and a > 0:
+        return 0
+    if a * d - b * c <= 0:  # mirrored
+        return None
+    return round(math.atan2(b, a) / (math.pi / 2)) % 4
+
+
+_Box = tuple[float, float, float, float]
+
+
+def _frame(quarter: int, width: float, height: float, mb_x0: float, mb_top: float) -> Callable[[_Box], _Box]:
+    """A box in pdfminer's page space (x0, y0, x1, y1, y up, on a page of ``width`` by
+    ``height`` as shown) as (x0, top, x1, bottom) on the page turned ``quarter`` quarter turns
+    clockwise, so that text of that orientation is upright; upright, in pdfplumber's coordinates."""
+    if quarter == 1:
+        return lambda box: (box[1], box[0], box[3], box[2])
+    if quarter == 2:
+        return lambda box: (width - box[2], box[1], width - box[0], box[3])
+    if quarter == 3:
+        return lambda box: (height - box[3], width - box[2], height - box[1], width - box[0])
+    return lambda box: (box[0] + mb_x0, height - box[3] + mb_top, box[2] + mb_x0, height - box[1] + mb_top)
 
 
 #: A filled shape at most this many font sizes wide and high, before the first word of a line,

@@ -189,3 +189,33 @@ def readable_then_no_unicode_map(path: Path) -> Path:
     first.unlink()
     second.unlink()
     return path
+
+
+def rotated_page(path: Path, rotate: int = 90) -> Path:
+    """The :func:`prose` page with ``/Rotate`` set: a viewer shows it turned by ``rotate``
+    degrees clockwise, its lines running down (90), upside down (180) or up (270)."""
+    prose(path)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].Rotate = rotate
+        pdf.save(path)
+    return path
+
+
+def rotated_text(path: Path, angle: int = 90) -> Path:
+    """A portrait page whose text is drawn turned ``angle`` degrees counterclockwise (90: its
+    lines run up the page, as on the spine of a landscape table printed on a portrait page)."""
+    c = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    width, height = A4
+    c.translate(width / 2, height / 2)
+    c.rotate(angle)
+    # the prose page's layout, centred on the page's centre in the turned frame
+    w, h = (height, width) if angle % 180 else (width, height)
+    c.translate(-w / 2, -h / 2)
+    c.setFont("Helvetica-Bold", 20)
+    c.drawString(72, h - 82, "NATO-EU Relations")
+    c.setFont("Helvetica", 11)
+    for i, line in enumerate(PROSE):
+        c.drawString(72, h - 122 - 15 * i, line)
+    c.showPage()
+    c.save()
+    return path

@@ -283,3 +283,26 @@ def test_only_the_unreadable_pages_are_ocred(tmp_path, fake_tesseract):
     assert "essential partners" in by_page[1]
     assert by_page[2] == "Read by OCR."
     assert [Path(line).name for line in calls.read_text().split()] == ["page-2.png"]
+
+
+# --------------------------------------------------------------------------------- rotation
+
+ROTATED = [
+    pytest.param(lambda p: badpdfs.rotated_page(p, 90), id="page-Rotate-90"),
+    pytest.param(lambda p: badpdfs.rotated_page(p, 180), id="page-Rotate-180"),
+    pytest.param(lambda p: badpdfs.rotated_page(p, 270), id="page-Rotate-270"),
+    pytest.param(lambda p: badpdfs.rotated_text(p, 90), id="text-drawn-90"),
+    pytest.param(lambda p: badpdfs.rotated_text(p, 180), id="text-drawn-180"),
+    pytest.param(lambda p: badpdfs.rotated_text(p, 270), id="text-drawn-270"),
+]
+
+
+@pytest.mark.parametrize("build", ROTATED)
+def test_rotated_page_is_read_in_its_orientation(tmp_path, build):
+    """A page turned by /Rotate, or with its text drawn turned, reads like the upright page: its
+    lines were dropped (90, 270: "no text layer") or read backwards (180)."""
+    upright = process_pdf(badpdfs.prose(tmp_path / "upright.pdf"), Settings(isolate=False, model=None))
+    result = process_pdf(build(tmp_path / "rotated.pdf"), Settings(isolate=False, model=None))
+    assert result.ok, result.failure
+    assert result.blocks[["kind", "text"]].values.tolist() == upright.blocks[["kind", "text"]].values.tolist()
+    assert result.document["title"].tolist() == ["NATO-EU Relations"]
