@@ -465,6 +465,9 @@ def _sniff(head: bytes) -> str:
     lowered = head.lower()
     if b"<html" in lowered or b"<!doctype" in lowered:
         return "an HTML page"
+    text = head.decode("utf-8", "replace")
+    if text and sum(c.isprintable() and c != "\ufffd" or c in "\r\n\t" for c in text) >= 0.95 * len(text):
+        return "a text file"
     return "something else"
 
 
@@ -563,7 +566,7 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         proc.wait()
 
 
-#: The guard process (``python -I -S -c``): reads "folder PATH", "+PGID", "-PGID" lines from its
+#: The guard process (``python -I -S -c``): reads "folder PATH", "+ PGID", "- PGID" lines from its
 #: stdin until it closes, then kills the process groups still listed and removes the folder.
 _GUARD_CODE = """
 import os, shutil, signal, sys

@@ -28,6 +28,12 @@ def html_renamed(path: Path) -> Path:
     return path
 
 
+def text_renamed(path: Path) -> Path:
+    """Plain text named ``.pdf`` (TeX Live ships a dvips configuration file ``config.pdf``)."""
+    path.write_text("% This is a config file for dvips, meant to produce PostScript optimized\n% for distilling.\np +config.ps\n")
+    return path
+
+
 def truncated(path: Path) -> Path:
     data = NATO_EU_2019.read_bytes()
     path.write_bytes(data[: len(data) // 3])

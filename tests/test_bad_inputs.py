@@ -31,6 +31,7 @@ CASES = [
     (badpdfs.empty, "read", "UnreadablePDFError", "is empty"),
     (badpdfs.png_renamed, "read", "UnreadablePDFError", "not a PDF (it starts like a PNG image)"),
     (badpdfs.html_renamed, "read", "UnreadablePDFError", "not a PDF (it starts like an HTML page)"),
+    (badpdfs.text_renamed, "read", "UnreadablePDFError", "not a PDF (it starts like a text file)"),
     (badpdfs.truncated, "read", "UnreadablePDFError", "truncated"),
     (badpdfs.encrypted_user_password, "read", "UnreadablePDFError", "encrypted with a password"),
     (badpdfs.zero_pages, "read", "UnreadablePDFError", "zero_pages.pdf has no pages"),
