@@ -142,7 +142,8 @@ class PageWords:
 
     @property
     def unreadable(self) -> bool:
-        """Most of the page's text is unknown glyphs: it cannot be read from its text layer."""
+        """Over ``DEFAULT_UNREADABLE_SHARE`` of the page's text is unknown glyphs: it cannot be
+        read from its text layer."""
         return self.unknown_chars >= DEFAULT_UNREADABLE_MIN_CHARS and self.unknown_chars > DEFAULT_UNREADABLE_SHARE * self.chars
 
 
@@ -347,7 +348,7 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     """The words of every page of ``path`` and the PDF's info dictionary.
 
     Raises ``UnreadablePDFError`` when the file is not a readable PDF and ``NoTextLayerError``
-    when no page has any text. A page whose text is mostly unknown glyphs (its fonts have no
+    when no page has any text. A page whose text is largely unknown glyphs (its fonts have no
     Unicode mapping, :attr:`PageWords.unreadable`) is OCRed, or raises ``UnreadableTextError``
     when OCR is not available.
     """
