@@ -41,6 +41,11 @@ class NoTextLayerError(FactsheetError):
     stage = "layout"
 
 
+class UnreadableTextError(NoTextLayerError):
+    """The PDF has text, but its fonts give no Unicode for it (no ``/ToUnicode`` map, glyph
+    names of their own), so it reads as unknown glyphs, and OCR is not available."""
+
+
 class TooLargeError(FactsheetError):
     """The document is over a configured limit (pages)."""
 
