@@ -50,6 +50,20 @@ def test_some_failed_exits_1_and_names_them(tmp_path):
     assert ok.exit_code == 0 and "failures: 1" in ok.output
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_store_held_by_another_run_exits_3_and_says_so(tmp_path, monkeypatch):
+    from outputs.store import Store
+
+    out = tmp_path / "out"
+    monkeypatch.setenv("FACTSHEETS_LOCK_TIMEOUT_S", "0.5")
+    with Store(out).lock():
+        result = runner.invoke(app, ["ingest", str(NATO_EU_2019), "--out", str(out), "--model", "none"])
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.output.splitlines() if "another factsheets run is writing" in line]
+    assert errors and "FACTSHEETS_LOCK_TIMEOUT_S" in errors[-1] and "Traceback" not in result.output
+    assert [p.name for p in out.iterdir()] == [".lock"]  # nothing written
+
+
 @pytest.fixture(scope="module")
 def sample_store(tmp_path_factory):
     from tests import golden
