@@ -240,8 +240,15 @@ def _stop(code: int, message: str) -> None:
     is as the last complete run left it (a version switches in one rename)."""
     from flows.workers import kill_children
 
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
+    # Nothing else may write after the message: Prefect's services log errors from their own
+    # threads once the server goes away. Logging off, and stderr's descriptor to /dev/null with
+    # a copy kept for the one line, written last.
+    logging.disable(logging.CRITICAL)
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    keep = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     kill_children()
     with contextlib.suppress(Exception):
         from prefect.server.api.server import SubprocessASGIServer
@@ -249,6 +256,7 @@ def _stop(code: int, message: str) -> None:
         for server in list(SubprocessASGIServer._instances.values()):
             if server.server_process is not None and server.server_process.poll() is None:
                 server.server_process.kill()
+    os.write(keep, (message + "\n").encode())
     os._exit(code)
 
 
