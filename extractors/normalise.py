@@ -831,13 +831,22 @@ def _fallback(s: str, reference: date | None) -> DateRange | None:
 # --- public ---------------------------------------------------------------------------------
 
 
-def parse_date(text: str, reference: date | None = None) -> DateRange | None:
+#: A year named by reference to the last one mentioned: "November of that year", "later that year".
+_THAT_YEAR = re.compile(r"\b(?:(?:of|in|during|later|earlier|by the end of)\s+)?(?:that|the same) year\b", re.IGNORECASE)
+
+
+def parse_date(text: str, reference: date | None = None, last_year: int | None = None) -> DateRange | None:
     """The inclusive range of days a DATE entity's text covers, or None when it covers no
-    definite range ("annually", "recent years") or needs a missing ``reference``."""
+    definite range ("annually", "recent years") or needs a missing ``reference``; "that year"
+    and "the same year" are ``last_year``, the year of the date mentioned before."""
     if not isinstance(text, str):
         raise ValueError(f"parse_date expects a str, got {text!r}")
     if reference is not None and not isinstance(reference, date):
         raise ValueError(f"parse_date reference must be a date, got {reference!r}")
+    if _THAT_YEAR.search(text):
+        if last_year is None:
+            return None
+        text = _THAT_YEAR.sub(str(last_year), text)
     s, qualifier = _strip_affixes(_date_text(text))
     if not s:
         return None

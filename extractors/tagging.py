@@ -65,7 +65,7 @@ the rules read the tagger's fine-grained tags (``Token.tag_``), not the dependen
 With no statistical model installed the pipeline runs on the rules alone and says so once.
 
 Word lists (``extractors/data``): ``roles.txt``, ``org_keywords.txt``, ``event_nouns.txt``,
-``places.csv`` (name,label), and those of ``extractors.amounts`` and ``extractors.dates``.
+``places.csv`` (name,label,canonical), and those of ``extractors.amounts`` and ``extractors.dates``.
 
 ## The document
 
@@ -86,7 +86,7 @@ import re
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -105,6 +105,7 @@ from schemas.settings import DEFAULT_MODEL
 from .data import DATA, read_jsonl, read_lines, read_rows
 from .normalise import (
     DASHES,
+    HYPHENS,
     currency_codes,
     format_value,
     money_extent,
@@ -320,8 +321,14 @@ NLP_LOCK = threading.Lock()
 # --- data -------------------------------------------------------------------------------------
 
 
+def read_place_names(path: Path) -> dict[str, str]:
+    """name -> the place's usual name, for the names of a ``name,label,canonical`` CSV that
+    have one ("US" -> "United States")."""
+    return {row["name"]: row["canonical"] for row in read_rows(path.name, path.parent) if row["name"] and row.get("canonical")}
+
+
 def read_places(path: Path) -> dict[str, str]:
-    """name -> GPE or LOC, from a ``name,label`` CSV."""
+    """name -> GPE or LOC, from a ``name,label[,canonical]`` CSV."""
     rows = {row["name"]: row["label"] for row in read_rows(path.name, path.parent) if row["name"]}
     bad = {n: lab for n, lab in rows.items() if lab not in ("GPE", "LOC")}
     if bad:
@@ -380,9 +387,14 @@ def counted_noun(span: Span) -> str | None:
     last = max((t.i for t in span if t.like_num), default=None)
     if last is None:
         return None
-    words = [t for t in doc[last + 1 : span.end] if t.is_alpha or t.text in "-\u2010\u2011"]
-    while words and words[0].tag_ in MODIFIER_TAGS and len(words) > 1 and words[1].text not in "-\u2010\u2011":
-        words = words[1:]
+    words = [t for t in doc[last + 1 : span.end] if t.is_alpha or t.text in HYPHENS]
+    while len(words) > 1:
+        if words[0].tag_ in MODIFIER_TAGS and words[1].text not in HYPHENS:
+            words = words[1:]  # "additional troops"
+        elif len(words) > 3 and words[1].text in HYPHENS and words[3].text not in HYPHENS:
+            words = words[3:]  # a hyphenated compound before a noun: "battalion-size battlegroups", "UN-mandated troops"
+        else:
+            break
     if not words or words[-1].tag_ not in NOUN_TAGS:
         return None
     return doc[words[0].i : words[-1].i + 1].text
@@ -424,6 +436,7 @@ class FactsheetEntities:
         self.roles = PhraseMatcher(self.vocab)
         self.roles.add("ROLE", [self._doc(r) for r in read_lines("roles.txt", data)])
         self.places = read_places(data / "places.csv")
+        self.place_names = read_place_names(data / "places.csv")
         self.place_matcher = PhraseMatcher(self.vocab)
         for label in ("GPE", "LOC"):
             self.place_matcher.add(label, [self._doc(n) for n, lab in self.places.items() if lab == label])
@@ -481,8 +494,85 @@ class FactsheetEntities:
         kept.extend(self._missed_places(doc, taken | model_tokens | role_tokens))
         ships = self._ships(doc, names)
         kept = [k for k in kept if not any(a < k.end and k.start < b for a, b in ships)]
+        kept = self._listed_places(doc, kept)
         set_entities(doc, kept)
         return doc
+
+    # --- places listed together -------------------------------------------------------------------
+
+    def _list_items(self, doc: Doc) -> list[list[tuple[int, int]]]:
+        """Lists of names: "A, B, C and D", "A/B", each name a run of title-case words, a
+        hyphenated particle inside it ("Mazar-e Sharif", "Mazar-i-Sharif") included."""
+        groups: list[list[tuple[int, int]]] = []
+        items: list[tuple[int, int]] = []
+        i, n = 0, len(doc)
+        while i < n:
+            if not (doc[i].is_title and doc[i].is_alpha) or doc[i].is_stop:
+                if items and doc[i].text not in (",", "/", "and", "or"):
+                    groups.append(items)
+                    items = []
+                i += 1
+                continue
+            start = i
+            i += 1
+            while i < n:
+                if doc[i].is_title and doc[i].is_alpha and not doc[i].is_stop:
+                    i += 1
+                elif doc[i].text in HYPHENS and i + 1 < n and doc[i + 1].is_title:
+                    i += 2  # "Al-Anbar"
+                elif (doc[i].text in HYPHENS and i + 2 < n and doc[i + 1].is_lower and len(doc[i + 1]) <= 3
+                      and (doc[i + 2].is_title or doc[i + 2].text in HYPHENS and i + 3 < n and doc[i + 3].is_title)):
+                    i += 3 if doc[i + 2].is_title else 4  # "Mazar-e Sharif", "Mazar-i-Sharif"
+                else:
+                    break
+            before = doc[start - 1].text if start else ""
+            if items and before not in (",", "/", "and", "or"):
+                groups.append(items)
+                items = []
+            items.append((start, i))
+        if items:
+            groups.append(items)
+        return [g for g in groups if len(g) >= 2]
+
+    def _listed_places(self, doc: Doc, kept: list[Span]) -> list[Span]:
+        """Names listed with places are places of the same kind: in "four spokes in Mazar-e
+        Sharif, Herat, Kandahar and Laghman" the name the model missed ("Herat"), the one it
+        split ("Mazar-e Sharif") and the one it called a LOC among GPEs are places like their
+        neighbours. A list is taken when at least two of its names are places and none is
+        another kind of entity; a name of ``places.csv`` keeps its own label. After a locative
+        preposition, a list whose first name is a place is one of places whatever the model
+        made of its other one-word names ("in Bamako, Gao, Timbuktu and Kidal": "Gao" is no
+        person there)."""
+        out = list(kept)
+        for items in self._list_items(doc):
+            first = items[0][0]
+            after_locative = first > 0 and doc[first - 1].lower_ in _LOCATIVE  # "(in Kabul/Bagram)"
+            labels: list[str | None] = []
+            guessed_people = 0
+            for start, end in items:
+                inside = [k for k in out if k.start < end and start < k.end]
+                people = [k for k in inside if k.label_ == "PERSON" and start <= k.start and k.end <= end and len(k) == 1]
+                if any(k.start < start or k.end > end or k.label_ not in ("GPE", "LOC") for k in inside if k not in people):
+                    labels = []
+                    break  # another kind of entity, or a name reaching out of the item
+                guessed_people += bool(people)
+                known = self.places.get(doc[start:end].text)
+                places = [k for k in inside if k not in people]
+                labels.append(known or ("GPE" if any(k.label_ == "GPE" for k in places) else "LOC" if places else None))
+            votes = Counter(label for label in labels if label)
+            led = after_locative and bool(labels) and labels[0] is not None
+            if guessed_people and not led:
+                continue  # one-word "people" give way only in a list of places after "in", "at", "from" ...
+            if not votes or sum(votes.values()) < (1 if after_locative else 2) or (len(labels) > 2 * sum(votes.values()) and not led):
+                continue
+            if any(month_number(doc[start].text) for start, _ in items):
+                continue  # "in February and March": dates, not places
+            group = "LOC" if votes["LOC"] > votes["GPE"] else "GPE"
+            for start, end in items:
+                known = self.places.get(doc[start:end].text)
+                out = [k for k in out if not (k.start < end and start < k.end)]
+                out.append(Span(doc, start, end, label=known or group))
+        return sorted(out, key=lambda k: k.start)
 
     # --- structure: names recognised by their shape, whatever the model said ----------------------
 
@@ -710,6 +800,8 @@ class FactsheetEntities:
             span = self._date(doc, ent)
         elif label == "ORG":
             span, label = self._org(doc, ent, roles)
+            if span is not None and all(i in role_tokens for i in range(span.start, span.end)):
+                return None  # "State and Government" in "Heads of State and Government"
         elif label == "PERSON":
             span = self._person(doc, ent, roles)
         else:  # GPE, LOC
@@ -849,10 +941,12 @@ class FactsheetEntities:
             if tok.text in ("’s", "'s") and tok.i > span.start:
                 span = doc[span.start : tok.i]
                 break
-        # "NATO Secretary General" is a role of NATO, not an ORG
+        # "NATO Secretary General" is a role of NATO, not an ORG; "Office of the Secretary
+        # General" is a body named after a post
         for i in range(span.start, span.end):
             if _role_len(roles, i, span.end):
-                span = doc[span.start : i]
+                if i == span.start or not doc[i - 1].is_stop:
+                    span = doc[span.start : i]
                 break
         if len(span) == 0 or _described(doc, span.start) or self._is_event_name(doc, span):
             return None, "ORG"  # "a Distinctive Partnership", "A specific Trust Fund": descriptions, not names
@@ -895,6 +989,19 @@ class FactsheetEntities:
     def _roles(self, doc: Doc) -> dict[int, int]:
         """Role phrases of ``doc``: start token -> end token, longest first."""
         return {s.start: s.end for s in filter_spans([doc[s:e] for _, s, e in self.roles(doc)])}
+
+    def is_role(self, text: str) -> bool:
+        """Whether ``text`` names a post, not a body: it ends with a role phrase, or a role
+        phrase is followed only by "of …"/"for …" or by places ("Supreme Allied Commander
+        Europe", "Chairman of the Military Committee", "Heads of State and Government")."""
+        doc = self._doc(text)
+        for start, end in self._roles(doc).items():
+            rest, before = doc[end:], doc[:start]
+            if any(t.lower_ in ("of", "for") or t.lower_ in self.org_keywords for t in before):
+                return False  # "Office of the Secretary General": a body named after a post
+            if not len(rest) or rest[0].lower_ in ("of", "for") or all(t.text in self.places for t in rest):
+                return True
+        return False
 
     def _is_event_name(self, doc: Doc, span: Span) -> bool:
         """A name of an exercise or an attack, not of a body or a person."""
@@ -1002,6 +1109,10 @@ class FactsheetEntities:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+#: Prepositions before a place: a list they introduce with one known place is a list of places.
+_LOCATIVE = frozenset({"in", "at", "near", "from", "to", "across", "between", "around"})
+
 
 
 def set_entities(doc: Doc, spans: list[Span]) -> None:
@@ -1263,13 +1374,16 @@ _DEFINED_LABELS = ("ORG", "OPERATION", "GPE", "LOC")
 _OPERATION_WORDS = re.compile(r"\b(Mission|Operation)\b")
 
 
-def definition_labels(docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: Gazetteer) -> dict[str, str]:
-    """The label of each defined acronym whose long form is a name: the gazetteer's, else what
+def definition_labels(
+    docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: Gazetteer, is_role: Callable[[str], bool] = lambda _: False
+) -> dict[str, str]:
+    """The label of each defined acronym whose long form is a name and not a post
+    (``is_role``: "Supreme Allied Commander Europe (SACEUR)"): the gazetteer's, else what
     the pipeline tagged the long form (or the acronym) as, else OPERATION for a mission or an
     operation and ORG otherwise."""
     found: dict[str, str] = {}
     for acronym, long in acronyms.items():
-        if not is_name(long):
+        if not is_name(long) or is_role(long):
             continue
         entry = gazetteer.lookup(long) or gazetteer.lookup(acronym)
         if entry is not None:
@@ -1285,6 +1399,40 @@ def definition_labels(docs: Sequence[Doc], acronyms: dict[str, str], gazetteer: 
         else:
             found[acronym] = default
     return found
+
+
+_AFTER_NAME = ("in", "to", "for", "at")
+
+
+def _names_cut_by_definitions(texts: Sequence[str], acronyms: dict[str, str]) -> frozenset[str]:
+    """Long forms whose definition is followed by a preposition: "Resolute Support Mission
+    (RSM) in Afghanistan" says the name ends before "in", whatever a pattern for "X Mission in
+    Y" made of it elsewhere (where "… Mission in Mali (MINUSMA)" says the place is part of it)."""
+    joined = "\n".join(texts)
+    return frozenset(
+        long for acronym, long in acronyms.items()
+        if re.search(rf"(?<![\w\-]){re.escape(long)} \({re.escape(acronym)}\) (?:{'|'.join(_AFTER_NAME)}) ", joined)
+    )
+
+
+def _cut_names(doc: Doc, names: frozenset[str], places: dict[str, str]) -> None:
+    """An entity that runs from one of ``names`` over a preposition ends before it; what follows
+    the preposition is a place when it is one elsewhere in the document."""
+    ents = list(doc.ents)
+    for ent in list(ents):
+        for name in names:
+            if not ent.text.startswith(name + " "):
+                continue
+            head = doc.char_span(ent.start_char, ent.start_char + len(name), label=ent.label_)
+            if head is None or head.end >= ent.end or doc[head.end].lower_ not in _AFTER_NAME:
+                continue
+            ents.remove(ent)
+            ents.append(head)
+            rest = doc[head.end + 1 : ent.end]
+            if rest.text in places:
+                ents.append(Span(doc, rest.start, rest.end, label=places[rest.text]))
+            break
+    set_entities(doc, ents)
 
 
 def apply_definitions(doc: Doc, acronyms: dict[str, str], labels: dict[str, str]) -> None:
@@ -1309,6 +1457,8 @@ def apply_definitions(doc: Doc, acronyms: dict[str, str], labels: dict[str, str]
             continue
         if any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in clash):
             continue
+        if any(e.label_ == span.label_ and e.start <= span.start and span.end <= e.end for e in clash):
+            continue  # "Resolute Support" inside "Resolute Support Mission": the longer name stands
         ents = [e for e in ents if e not in clash] + [span]
     set_entities(doc, ents)
 
@@ -1339,18 +1489,25 @@ def tag_blocks_and_facts(
     acronyms = find_acronyms(b.text for b in tagged)
     for short, long in bracketed_acronyms(docs).items():
         acronyms.setdefault(short, long)
-    labels = definition_labels(docs, acronyms, gazetteer)
     component = nlp.get_pipe("factsheet_entities") if "factsheet_entities" in nlp.pipe_names else None
+    labels = definition_labels(docs, acronyms, gazetteer, component.is_role if isinstance(component, FactsheetEntities) else lambda _: False)
     places = component.places if isinstance(component, FactsheetEntities) else {}
+    place_names = component.place_names if isinstance(component, FactsheetEntities) else {}
     aliases = operation_aliases(docs, places)
     for alias, full in aliases.items():
         if alias not in acronyms:
             acronyms[alias], labels[alias] = full, "OPERATION"
+    cut = _names_cut_by_definitions([b.text for b in tagged], acronyms)
+    if cut:
+        known = {**places, **{e.text: e.label_ for d in docs for e in d.ents if e.label_ in ("GPE", "LOC")}}
+        for doc in docs:
+            _cut_names(doc, cut, known)
     for doc in docs:
         apply_definitions(doc, acronyms, labels)
     canon = Canonicaliser(gazetteer, acronyms)
     out: list[Entity] = []
     facts: list[Fact] = []
+    last_year: int | None = None
     for block, doc in zip(tagged, docs):
         values = [ent for ent in doc.ents if ent.label_ in FACT_LABELS]
         for ent in doc.ents:
@@ -1373,11 +1530,13 @@ def tag_blocks_and_facts(
                 e.canonical = canon.person(ent.text)
             elif label in ("GPE", "LOC"):
                 name = _strip_name(ent.text)
-                e.canonical = acronyms.get(name, name) if name in labels else name
+                e.canonical = acronyms.get(name, name) if name in labels else place_names.get(name, name)
             elif label == "DATE":
-                rng = parse_date(ent.text, reference)
+                rng = parse_date(ent.text, reference, last_year)
                 if rng is None:
                     continue
+                if rng.start.year == rng.end.year:
+                    last_year = rng.start.year  # what a later "that year" means
                 e.date_start, e.date_end, e.qualifier = rng.start, rng.end, rng.qualifier
                 e.canonical = rng.start.isoformat() if rng.start == rng.end else f"{rng.start.isoformat()}/{rng.end.isoformat()}"
             elif label == "AMOUNT":
