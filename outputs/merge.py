@@ -53,29 +53,39 @@ CompareFn = Callable[[Iterable[PairJob]], JobsResult]
 class Merged:
     """The store's tables after a merge: ``documents``, ``changes`` and ``failures`` in
     memory; the rows of ``blocks``, ``entities`` and ``facts`` come from ``rows`` one document at
-    a time, in the order of ``documents``, as they are written."""
+    a time, in the order of ``documents``, as they are written. ``written`` says, for each of
+    those, which documents' rows differ from the store's (new, changed or removed), and
+    ``changed_series`` which series' change rows do: only those are written."""
 
     documents: pd.DataFrame
     changes: pd.DataFrame
     failures: pd.DataFrame
     rows: Rows
     touched: set[str] = field(default_factory=set)  # series with a new document or a pair compared again
+    written: dict[str, set[str]] = field(default_factory=dict)
+    changed_series: set[str] = field(default_factory=set)
 
-    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS) -> Iterator[pd.DataFrame]:
+    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS, doc_ids: Iterable[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The rows of ``name`` (of ``doc_ids`` only, when given), ``docs_per_part`` documents at a time."""
         ids = self.documents["doc_id"].tolist()
+        if doc_ids is not None:
+            wanted = set(doc_ids)
+            ids = [d for d in ids if d in wanted]
         for i in range(0, len(ids), docs_per_part):
             yield self.rows.frame(name, ids[i : i + docs_per_part])
 
     def tables(self) -> dict[str, TableData]:
-        """For ``Store.write``: the large tables as functions that yield their parts."""
-        return {
-            "documents": self.documents,
-            "blocks": partial(self.parts, "blocks"),
-            "entities": partial(self.parts, "entities"),
-            "facts": partial(self.parts, "facts"),
-            "changes": self.changes,
-            "failures": self.failures,
-        }
+        """For ``Store.write``: ``documents`` and ``failures`` whole; of the others, what
+        changed (a :class:`~outputs.store.Delta`: the rows of the documents in ``written``, the
+        change rows of ``changed_series``), the large tables as functions that yield their parts."""
+        from .store import Delta
+
+        out: dict[str, TableData] = {"documents": self.documents, "failures": self.failures}
+        for name in ROW_TABLES:
+            keys = self.written.get(name, set())
+            out[name] = Delta(keys, partial(self.parts, name, CHUNK_DOCS, keys))
+        out["changes"] = Delta(self.changed_series, self.changes[self.changes["series"].isin(self.changed_series)])
+        return out
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every table in memory (for small stores and tests)."""
@@ -129,7 +139,35 @@ def merge(
     fresh = finish_changes(fresh_rows, fact_ids) if pairs else empty("changes")
     parts = [p for p in (kept_changes, fresh) if len(p)]
     changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
-    return Merged(docs, changes, failures, rows, touched)
+    written = _written(old_docs, docs, touched, new_ids, rows, old_rows)
+    old_changes = existing.get("changes", empty("changes"))
+    changed_series = touched | (set(old_changes["series"]) ^ set(changes["series"]))
+    return Merged(docs, changes, failures, rows, touched, written, changed_series)
+
+
+def _written(old_docs: pd.DataFrame, docs: pd.DataFrame, touched: set[str], new_ids: set[str | None],
+             rows: Rows, old_rows: RowSource) -> dict[str, set[str]]:
+    """For each row table, the documents whose rows a merge changes: the new and re-processed
+    ones, those gone from ``documents``, and those whose facts took other ids, series or
+    editions (looked for only in the ``touched`` series and among documents whose series or
+    edition changed; their rows are compared with the store's)."""
+    def where(df: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
+        return {d: (s, None if pd.isna(e) else e) for d, s, e in zip(df["doc_id"], df["series"], df["edition"], strict=True)}
+
+    before, after = where(old_docs), where(docs)
+    new = {d for d in new_ids if d is not None}
+    gone = set(before) - set(after)
+    maybe = [d for d, place in after.items() if d not in new and (place[0] in touched or before.get(d) != place)]
+    out = {"blocks": new | gone}
+    for name in ("entities", "facts"):
+        changed = set()
+        for d in maybe:
+            stored = old_rows.get(name, d)
+            now = rows.get(name, d)
+            if stored is None or not now.equals(stored):
+                changed.add(d)
+        out[name] = new | gone | changed
+    return out
 
 
 def merge_results(
@@ -348,9 +386,20 @@ class Batch:
         self._manifest: Manifest | None = None
 
     def __enter__(self) -> Batch:
+        import logging
+
         self._stack.enter_context(self.store.lock(self.settings.lock_timeout_s))
-        self._spool = self._stack.enter_context(self.store.spool())
-        self._manifest = self.store.manifest()
+        try:
+            for repair in self.store.check(repair=True):  # a table deleted or damaged: mended, or the run stops
+                logging.getLogger(__name__).warning("%s: %s", self.store.root, repair)
+            from .store import writing
+
+            with writing(self.store.root, "this run's rows (the spool)"):
+                self._spool = self._stack.enter_context(self.store.spool())
+            self._manifest = self.store.manifest()
+        except BaseException:
+            self._stack.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -396,7 +445,10 @@ class Batch:
         if self._spool is None:
             raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
         if result.ok and result.doc_id:
-            self._spool.add(result.doc_id, result.rows)
+            from .store import writing
+
+            with writing(self.store.root, "this run's rows (the spool)"):
+                self._spool.add(result.doc_id, result.rows)
             result.drop_rows()  # they are in the spool now
             self.manifest.record(result.doc_id, self.key, result.source, result.path)
             self.summary.processed.append(result.source)
@@ -444,3 +496,12 @@ class Batch:
     def commit(self, compare: CompareFn = compare_jobs) -> BatchSummary:
         """:meth:`merge`, then :meth:`write`."""
         return self.write(self.merge(compare))
+
+    def update_report(self, series: Iterable[str] | None = None) -> Path:
+        """Write the report (``report.html``, the pages of ``series``; all when None) while this
+        batch holds the store's lock (:func:`outputs.report.update_report`)."""
+        from .report import update_report
+
+        if self._spool is None:
+            raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
+        return update_report(self.store, series, locked=True)

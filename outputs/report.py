@@ -452,9 +452,15 @@ def write_report(
     return _atomic_write(out_dir / REPORT_NAME, index)
 
 
-def update_report(store: Store, series: Iterable[str] | None = None) -> Path:
+def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0) -> Path:
     """Write the report of a store (:func:`write_report`): the pages of ``series`` (all when
-    None), the index, links to the PDFs where the store saw them."""
+    None), the index, links to the PDFs where the store saw them. It holds the store's lock
+    while it reads and writes (waiting up to ``timeout`` seconds for a run that holds it), so
+    a report is never made from one version while another is written; ``locked``: the caller
+    holds the lock already (``Batch.update_report``)."""
+    if not locked:
+        with store.lock(timeout):
+            return update_report(store, series, locked=True)
     return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths())
 
 
@@ -469,6 +475,7 @@ def _atomic_write(path: Path, text: str) -> Path:
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # readable as other files are (mkstemp makes it private)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
