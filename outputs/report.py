@@ -445,8 +445,9 @@ def write_report(
     for name in sorted(wanted):
         page = render_report(_of_series(tables, name), links=_pdf_links(folder, documents, pdfs or {}))
         _atomic_write(folder / series_page(name), page)
+    pages = {series_page(n) for n in all_series}
     for stale in folder.glob("*.html"):
-        if stale.name not in {series_page(n) for n in all_series}:
+        if stale.name not in pages:
             stale.unlink()
     index = render_index(tables, generated_at or datetime.now(UTC))
     return _atomic_write(out_dir / REPORT_NAME, index)
@@ -531,12 +532,15 @@ def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> 
     else:
         parts.append('<div class="scroll"><table class="facts"><thead><tr><th>Series</th><th>Editions</th><th>Changes</th>'
                      "<th>Facts changed</th></tr></thead><tbody>")
+        # counts per series in one pass (a filter per series made the index quadratic in the series)
+        n_changes = changes["series"].value_counts().to_dict() if len(changes) else {}
+        changed = changes[(changes["level"] == "entity") & (changes["change"] == "changed")] if len(changes) else changes
+        n_facts = changed["series"].value_counts().to_dict() if len(changed) else {}
         for name, eds in series_eds.items():
-            mine = changes[changes["series"] == name] if len(changes) else changes
-            facts = int(((mine["level"] == "entity") & (mine["change"] == "changed")).sum()) if len(mine) else 0
             labels = " → ".join(esc(e.label) for e in eds)
             parts.append(f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
-                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{len(mine)}</td><td>{facts}</td></tr>')
+                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{n_changes.get(name, 0)}</td>'
+                         f'<td>{n_facts.get(name, 0)}</td></tr>')
         parts.append("</tbody></table></div>")
     parts.append("</section>")
     parts.append('<section class="series"><h2>Failures</h2>')

@@ -175,14 +175,29 @@ class Part:
     keys: tuple[str, ...] | None
     rows: int
     bytes: int
+    #: how many of ``keys`` (in order) each row group holds; None when not known
+    groups: tuple[int, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "keys": None if self.keys is None else list(self.keys), "rows": self.rows, "bytes": self.bytes}
+        return {"file": self.file, "keys": None if self.keys is None else list(self.keys), "rows": self.rows, "bytes": self.bytes,
+                "groups": None if self.groups is None else list(self.groups)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Part:
-        keys = data.get("keys")
-        return cls(str(data["file"]), None if keys is None else tuple(keys), int(data["rows"]), int(data["bytes"]))
+        keys, groups = data.get("keys"), data.get("groups")
+        return cls(str(data["file"]), None if keys is None else tuple(keys), int(data["rows"]), int(data["bytes"]),
+                   None if groups is None else tuple(int(g) for g in groups))
+
+    def row_groups(self) -> dict[str, int]:
+        """key -> the row group that holds its rows (empty when not known)."""
+        if self.keys is None or self.groups is None:
+            return {}
+        out, i = {}, 0
+        for group, n in enumerate(self.groups):
+            for key in self.keys[i : i + n]:
+                out[key] = group
+            i += n
+        return out
 
 
 @dataclass
@@ -249,9 +264,9 @@ class Store:
         if name in ROW_TABLES and "doc_id" in table.column_names:
             order = self.read_arrow("documents", columns=["doc_id"], snapshot=snap)["doc_id"].combine_chunks()
             rank = pc.index_in(table["doc_id"], value_set=order)
-            return table.take(pc.sort_indices(pa.table({"r": rank}), [("r", "ascending")]))
+            return table.combine_chunks().take(pc.sort_indices(pa.table({"r": rank}), [("r", "ascending")]))
         if name == "changes" and "series" in table.column_names:
-            return table.take(pc.sort_indices(table.select(["series"]), [("series", "ascending")]))
+            return table.combine_chunks().take(pc.sort_indices(table.select(["series"]), [("series", "ascending")]))
         return table
 
     def read_parts(self, name: str, columns: list[str], doc_ids: Iterable[str] | None = None) -> Iterator[pa.Table]:
@@ -609,30 +624,37 @@ class PartRows:
     def __init__(self, snapshot: Snapshot | None, root: Path) -> None:
         self.snapshot = snapshot
         self.root = root
-        self._where: dict[str, dict[str, str]] = {name: {} for name in ROW_TABLES}
+        #: doc_id -> (file, row group or -1 for the whole file)
+        self._where: dict[str, dict[str, tuple[str, int]]] = {name: {} for name in ROW_TABLES}
         self._legacy: set[str] = set()
-        self._cache: OrderedDict[tuple[str, str], StoredRows] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, int], StoredRows] = OrderedDict()
         if snapshot is not None:
             for name in ROW_TABLES:
                 for part in snapshot.parts.get(name, []):
                     if part.keys is None:
                         self._legacy.add(name)
-                        self._where[name]["*"] = part.file
-                    else:
-                        self._where[name].update(dict.fromkeys(part.keys, part.file))
+                        self._where[name]["*"] = (part.file, -1)
+                        continue
+                    groups = part.row_groups()
+                    self._where[name].update({k: (part.file, groups.get(k, -1)) for k in part.keys})
 
     def get(self, name: str, doc_id: str) -> pa.Table | None:
-        file = self._where[name].get("*" if name in self._legacy else doc_id)
-        return None if file is None else self._rows(name, file).get(name, doc_id)
+        where = self._where[name].get("*" if name in self._legacy else doc_id)
+        return None if where is None else self._rows(name, *where).get(name, doc_id)
 
-    def _rows(self, name: str, file: str) -> StoredRows:
-        key = (name, file)
+    def _rows(self, name: str, file: str, group: int) -> StoredRows:
+        """The rows of one row group of a part (its whole file when ``group`` is -1), cached."""
+        key = (name, file, group)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         assert self.snapshot is not None
         with _reading(self.root, name):
-            table = pq.read_table(self.snapshot.folder / file)
+            if group < 0:
+                table = pq.read_table(self.snapshot.folder / file)
+            else:
+                with pq.ParquetFile(self.snapshot.folder / file) as pf:
+                    table = pf.read_row_group(group)
         rows = StoredRows({name: table})
         self._cache[key] = rows
         while len(self._cache) > self.CACHED_PARTS * len(ROW_TABLES):
@@ -701,7 +723,7 @@ class _TableWriter:
     def _link(self, source: Path, part: Part) -> None:
         target = self.folder / Path(part.file).name
         _link_or_copy(source, target)
-        self.parts.append(Part(f"{self.name}/{target.name}", part.keys, part.rows, part.bytes))
+        self.parts.append(Part(f"{self.name}/{target.name}", part.keys, part.rows, part.bytes, part.groups))
 
     def _write_new(self, frames: Iterable[pd.DataFrame]) -> None:
         """Validate and write ``frames`` as new parts: a row group per frame (split into groups of
@@ -709,17 +731,19 @@ class _TableWriter:
         writer: pq.ParquetWriter | None = None
         path: Path | None = None
         keys: dict[str, None] = {}
+        groups: list[int] | None = []
         rows = 0
         seq = len([p for p in self.parts if Path(p.file).name.startswith(f"part-{self.number:06d}-")])
 
         def close() -> None:
-            nonlocal writer, keys, rows, seq
+            nonlocal writer, keys, groups, rows, seq
             if writer is None or path is None:
                 return
             writer.close()
             _fsync(path)
-            self.parts.append(Part(f"{self.name}/{path.name}", tuple(keys) if self.key else None, rows, path.stat().st_size))
-            writer, keys, rows, seq = None, {}, 0, seq + 1
+            self.parts.append(Part(f"{self.name}/{path.name}", tuple(keys) if self.key else None, rows, path.stat().st_size,
+                                   tuple(groups) if self.key and groups is not None else None))
+            writer, keys, groups, rows, seq = None, {}, [], 0, seq + 1
 
         try:
             for group in _key_groups(frames, self.key):
@@ -735,7 +759,10 @@ class _TableWriter:
                         seq += 1
                         path = self.folder / f"part-{self.number:06d}-{seq:04d}.parquet"
                     writer = pq.ParquetWriter(path, ARROW[self.name], compression="zstd")
-                writer.write_table(to_arrow(self.name, checked))
+                table = to_arrow(self.name, checked)
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))  # one row group
+                if groups is not None:
+                    groups = None if any(k in keys for k in group_keys) else [*groups, len(group_keys)]
                 keys.update(group_keys)
                 rows += len(checked)
             close()
