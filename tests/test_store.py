@@ -598,3 +598,41 @@ def test_w1_a_damaged_table_is_one_line_on_the_command_line(store, tmp_path):
         errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and "Traceback" not in done.stderr, (command, done.stderr[-2000:])
         assert "entities" in errors[0] and "factsheets check" in errors[0], errors[0]
+
+
+def test_a_store_of_the_old_layout_is_read_and_rewritten_in_parts(store, tmp_path):
+    """A store written before parts (``.versions/vN/NAME.parquet``, ``DIR/NAME.parquet`` links)."""
+    import pyarrow.parquet as pq
+
+    from extractors.pipeline import pipeline_version
+    from schemas.settings import Settings
+    from schemas.tables import to_arrow
+    from tests.synthetic import Samples
+
+    samples = Samples(store)
+    settings = Settings(isolate=False)
+    out = tmp_path / "out"
+    old = out / ".versions" / "v000001"
+    old.mkdir(parents=True)
+    tables = samples.tables(5)
+    for name in TABLES:
+        data = tables[name]
+        frames = list(data()) if callable(data) else [data]
+        pq.write_table(pa_concat([to_arrow(name, f) for f in frames]), old / f"{name}.parquet")
+        (out / f"{name}.parquet").symlink_to(f".current/{name}.parquet")
+    (old / "manifest.json").write_text(samples.manifest(range(5), pipeline_version(settings)).to_json())
+    (out / ".current").symlink_to(".versions/v000001")
+    s = Store(out)
+    assert len(s.read("documents")) == 5 and s.check() == []
+    with s.batch(settings) as batch:
+        batch.add(samples.result(5))
+        batch.commit()
+    assert len(s.read("documents")) == 6 and len(pd.read_parquet(out / "entities")) == len(s.read("entities"))
+    assert not (out / "entities.parquet").exists() and (out / "entities").is_symlink()
+    assert set(s.manifest().documents) == set(s.read("documents").doc_id)
+
+
+def pa_concat(tables):
+    import pyarrow as pa
+
+    return pa.concat_tables(tables)
