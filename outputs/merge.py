@@ -41,7 +41,7 @@ from .rows import ROW_TABLES, Overlay, Rows, RowSource, Spool, StoredRows, same_
 if TYPE_CHECKING:
     from extractors.pipeline import ProcessedPDF
 
-    from .store import Manifest, Store, TableData
+    from .store import Manifest, Snapshot, Store, TableData
 
 #: Documents per part when the blocks and entities tables are written.
 CHUNK_DOCS = 64
@@ -107,13 +107,16 @@ def merge(
     old_rows: RowSource,
     compare: CompareFn = compare_jobs,
     series_map: SeriesMap | None = None,
+    changes_of: Callable[[set[str]], pd.DataFrame] | None = None,
 ) -> Merged:
     """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
     ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
     ``old_rows``): a re-ingested document replaces its rows, a source that now succeeds loses
     its old failure rows; every document's series is assigned again (:func:`assign_series`);
     ``changes`` is recomputed for the pairs of editions next to a new or re-processed document,
-    or that are new pairs of a series."""
+    or that are new pairs of a series. With ``changes_of`` (the stored change rows of some
+    series), only the series a new, re-processed or moved document is or was in are read, and
+    the merged ``changes`` holds only theirs (the others' rows stay as stored)."""
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
     retried = {r.source for r in results}
@@ -123,6 +126,8 @@ def merge(
     docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
     docs = assign_series(docs, series_map)
     docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
+    if changes_of is not None:
+        existing = {**existing, "changes": changes_of(_series_moved(old_docs, docs, new_ids))}
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[~old_fail["source"].isin(retried)]
     new_fail = frame("failures", [r.failure.row() for r in results if r.failure])
@@ -143,6 +148,15 @@ def merge(
     old_changes = existing.get("changes", empty("changes"))
     changed_series = touched | (set(old_changes["series"]) ^ set(changes["series"]))
     return Merged(docs, changes, failures, rows, touched, written, changed_series)
+
+
+def _series_moved(old_docs: pd.DataFrame, docs: pd.DataFrame, new_ids: set[str | None]) -> set[str]:
+    """The series (before and after) of the documents that are new, re-processed, gone, or in
+    another series than before: the only series whose pairs of editions can differ."""
+    before = dict(zip(old_docs["doc_id"], old_docs["series"], strict=True))
+    after = dict(zip(docs["doc_id"], docs["series"], strict=True))
+    moved = {d for d, s in after.items() if d in new_ids or before.get(d) != s} | (set(before) - set(after))
+    return {before[d] for d in moved if d in before} | {after[d] for d in moved if d in after}
 
 
 def _written(old_docs: pd.DataFrame, docs: pd.DataFrame, touched: set[str], new_ids: set[str | None],
@@ -348,6 +362,16 @@ class BatchSummary:
         return len(self.failures)
 
 
+def _without_ids(store: Store, snap: Snapshot) -> bool:
+    """Whether stored change rows lack their documents' ids (written before the columns existed)."""
+    from .store import StoreDamagedError
+
+    try:
+        return bool(store.read_arrow("changes", columns=["from_doc_id"], snapshot=snap)["from_doc_id"].null_count)
+    except StoreDamagedError:
+        return True  # no such column: read them all, as merge did before
+
+
 def _planned_digest(path: Path) -> str:
     """The sha256 of a file to plan. A name that is not valid UTF-8 (it could not be a row of
     the tables) and a file that cannot be read are errors of that file."""
@@ -476,13 +500,19 @@ class Batch:
             if digest in self.manifest.documents
             for name in seen
         )
-        existing = self.store.read_small()
+        snap = self.store.snapshot()
+        existing = {name: self.store.read(name) for name in ("documents", "failures")}
+        legacy = snap is not None and _without_ids(self.store, snap)
+        changes_of = None if legacy else partial(self.store.read_series, "changes", snapshot=snap)  # older rows lack ids: all again
+        if legacy:
+            existing["changes"] = self.store.read("changes")
         series_map = read_series_map(self.settings.series_map)
         renamed = not assign_series(existing["documents"], series_map)["series"].equals(existing["documents"]["series"])
         if not (self._results or self.summary.aliases or renamed):
             return None
         assert self._spool is not None
-        merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
+        merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map,
+                       changes_of=changes_of)
         gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
         self.summary.series = merged.touched | gone
         return merged

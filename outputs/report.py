@@ -358,15 +358,18 @@ def report_tables(store: Store, series: Iterable[str] | None = None) -> dict[str
     of the series shown; of ``entities`` the counts the chart shows (``doc_id``, ``label``, ``n``
     distinct entities, counted by Arrow); of ``blocks`` only those the pages look up
     (:func:`_blocks_needed`). ``series`` keeps the rows of the series whose pages are written
-    (the index still reads every document and change)."""
+    (the index still reads every document, and of the changes their series, level and kind)."""
     documents = store.read("documents")
-    changes = store.read("changes")
     shown = documents if series is None else documents[documents["series"].isin(set(series))]
+    # the pages' change rows; the index counts every series' rows from three columns
+    changes = store.read("changes") if series is None else store.read_series("changes", set(shown["series"]))
+    counts = None if series is None else store.read("changes", columns=["series", "level", "change"])
     ids = shown["doc_id"].tolist()
     pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, changes) if len(p.changes)]
     return {
         "documents": documents,
         "changes": changes,
+        **({"change_counts": counts} if counts is not None else {}),
         "failures": store.read("failures"),
         "facts": store.read("facts", doc_ids=ids),
         "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"], doc_ids=ids)),
@@ -515,7 +518,7 @@ def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> 
     """The index: each series with its editions, its number of changes and changed facts, linked
     to its page; the failures; when it was made."""
     documents = tables.get("documents", _EMPTY_DOCUMENTS)
-    changes = tables.get("changes", pd.DataFrame(columns=["series", "level", "change"]))
+    changes = tables.get("change_counts", tables.get("changes", pd.DataFrame(columns=["series", "level", "change"])))
     failures = tables.get("failures", pd.DataFrame(columns=["source", "stage", "error", "message"]))
     series_eds = _editions(documents)
     parts = [

@@ -285,6 +285,18 @@ class Store:
                     part = part.filter(pc.is_in(part["doc_id"], value_set=wanted)).select(columns)
                 yield part
 
+    def read_series(self, name: str, series: Iterable[str], snapshot: Snapshot | None = None) -> pd.DataFrame:
+        """The rows of ``series`` of a table kept by series (``changes``): only the parts that
+        hold them are read."""
+        snap = snapshot or self.snapshot()
+        wanted = sorted(set(series))
+        if snap is None or not wanted:
+            return frame_from_arrow(name, [])
+        parts = [p for p in snap.parts.get(name, []) if p.keys is None or not set(wanted).isdisjoint(p.keys)]
+        with _reading(self.root, name):
+            tables = [pq.read_table(snap.folder / p.file, filters=[("series", "in", wanted)]) for p in parts]
+        return frame_from_arrow(name, [conform(name, t) for t in tables])
+
     def read_all(self, snapshot: Snapshot | None = None) -> dict[str, pd.DataFrame]:
         snap = snapshot or self.snapshot()
         return {name: frame_from_arrow(name, [self.read_arrow(name, snapshot=snap)]) for name in TABLES}
