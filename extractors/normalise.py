@@ -181,13 +181,18 @@ def _match_phrase(tokens: list[Token], i: int, table: list[tuple[Phrase, str]]) 
 # --- numbers --------------------------------------------------------------------------------
 
 
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+
+
 def _digits(text: str) -> float | None:
     """Digits to a value: "3,000" -> 3000.0, "2,5" -> 2.5, "1.5" -> 1.5, "1.500.000" -> 1500000.0."""
+    if not _DIGIT_RUN.fullmatch(text):  # "³", "③" (isdigit, not a number), "1..2"
+        return None
     dots, commas = text.count("."), text.count(",")
     if dots > 1:  # dots group thousands; a comma, if any, is the decimal mark
         int_part, _, dec = text.partition(",")
         groups = int_part.split(".")
-        if "," in dec or any(len(g) != 3 for g in groups[1:]):
+        if "," in dec or "." in dec or any(len(g) != 3 for g in groups[1:]):
             return None
         return float("".join(groups) + ("." + dec if dec else ""))
     if dots and commas:
@@ -197,6 +202,8 @@ def _digits(text: str) -> float | None:
             if any(len(g) != 3 for g in groups[1:]):
                 return None
             return float("".join(groups) + "." + dec)
+        if commas > 1:  # "3.804,4.508": two numbers, not one
+            return None
         int_part, dec = text.split(",")  # 1.234,5
         groups = int_part.split(".")
         if any(len(g) != 3 for g in groups[1:]):

@@ -21,6 +21,10 @@ way. Two things are made to look as they would in a text layer first:
   paragraph differ in "size", are cut into separate blocks, and a hyphen at the end of one
   line is never joined to the next.
 
+tesseract runs in a process group of its own with a time limit per page
+(``DEFAULT_OCR_TIMEOUT_S``); however the OCR ends, even by its process being killed, the group
+is killed and the temporary folder of page images (``factsheets-ocr-*``) removed.
+
 Install tesseract with ``apt-get install tesseract-ocr`` (Debian/Ubuntu) or ``brew install
 tesseract`` (macOS).
 """
@@ -28,21 +32,26 @@ tesseract`` (macOS).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import hashlib
 import io
+import math
+import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError
+from schemas.errors import NoTextLayerError, TooLargeError, UnreadablePDFError, UnreadableTextError
 from schemas.records import BBox
 
 from .normalise import HYPHENS
@@ -126,6 +135,24 @@ class PageWords:
     height: float
     words: list[Word]
     figures: list[BBox] = field(default_factory=list)
+    #: Characters of the text layer (spaces aside), and those of them that are unknown glyphs:
+    #: a font without a Unicode mapping gives ``(cid:N)`` or U+FFFD for its characters.
+    chars: int = 0
+    unknown_chars: int = 0
+
+    @property
+    def unreadable(self) -> bool:
+        """Over ``DEFAULT_UNREADABLE_SHARE`` of the page's text is unknown glyphs: it cannot be
+        read from its text layer."""
+        return self.unknown_chars >= DEFAULT_UNREADABLE_MIN_CHARS and self.unknown_chars > DEFAULT_UNREADABLE_SHARE * self.chars
+
+
+#: A page whose characters are more than this share unknown glyphs cannot be read from its text
+#: layer (its fonts have no Unicode mapping) and is OCRed. A few bullets or symbols drawn with
+#: unmapped glyphs are far below it.
+DEFAULT_UNREADABLE_SHARE = 0.3
+#: ... and at least this many of them: a logo or a line of symbols does not make a page unreadable.
+DEFAULT_UNREADABLE_MIN_CHARS = 20
 
 
 
@@ -143,34 +170,80 @@ def words_of_page(page: Any, number: int) -> PageWords:
 
     Reads pdfminer's layout objects of the page (``page.layout``) directly: a third of the
     cost of building pdfplumber's full object dictionaries, which the words do not need.
+
+    The page is read in the orientation of most of its text (:func:`_quarter`): a page turned
+    by ``/Rotate``, or with its text drawn turned, is read as if turned upright. Its words,
+    figures, width and height are then in that upright frame, not in the page's own. Text in
+    another orientation than the page's (a label up the margin) is left out.
     """
     from pdfminer.layout import LTChar, LTContainer, LTCurve, LTImage, LTRect
 
-    height = float(page.height)
-    mb_x0, mb_top = float(page.mediabox[0]), float(page.mediabox[1])
-    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
-    figures: list[BBox] = []
-    shapes: list[BBox] = []  # small filled shapes: list bullets drawn as graphics
+    by_quarter: dict[int, list[Any]] = defaultdict(list)  # the page's characters by orientation
+    figures: list[_Box] = []  # in pdfminer's page space (y up)
+    shapes: list[_Box] = []  # small filled shapes: list bullets drawn as graphics
+    count = [0, 0]  # characters, unknown glyphs
 
     def visit(objs: Iterable[Any]) -> None:
         for obj in objs:
             if isinstance(obj, LTChar):
-                if obj.upright:
-                    font = obj.fontname
-                    if isinstance(font, bytes):
-                        font = font.decode("latin-1", "replace")
-                    chars.append((height - obj.y1 + mb_top, obj.x0 + mb_x0, obj.x1 + mb_x0, height - obj.y0 + mb_top,
-                                  obj.get_text(), obj.size, font))
+                text = obj.get_text()
+                if not text.isspace():
+                    count[0] += 1
+                    count[1] += text == "\ufffd" or _UNKNOWN_GLYPH.fullmatch(text) is not None
+                quarter = _quarter(obj)
+                if quarter is not None:
+                    by_quarter[quarter].append(obj)
             elif isinstance(obj, LTImage) or (isinstance(obj, LTRect) and obj.fill and obj.width > 40 and obj.height > 40):
-                figures.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+                figures.append(obj.bbox)
             elif isinstance(obj, LTCurve) and obj.fill and 0 < obj.width < 40 and 0 < obj.height < 40:
-                shapes.append(BBox(obj.x0 + mb_x0, height - obj.y1 + mb_top, obj.x1 + mb_x0, height - obj.y0 + mb_top))
+                shapes.append(obj.bbox)
             if isinstance(obj, LTContainer):
                 visit(obj)
 
     visit(page.layout)
+    quarter = max(by_quarter, key=lambda q: (sum(not c.get_text().isspace() for c in by_quarter[q]), q == 0), default=0)
+    width, height = float(page.width), float(page.height)
+    frame = _frame(quarter, width, height, float(page.mediabox[0]), float(page.mediabox[1]))
+    chars: list[tuple[float, float, float, float, str, float, str]] = []  # top, x0, x1, bottom, text, size, font
+    for obj in by_quarter[quarter]:
+        font = obj.fontname
+        if isinstance(font, bytes):
+            font = font.decode("latin-1", "replace")
+        x0, top, x1, bottom = frame(obj.bbox)
+        chars.append((top, x0, x1, bottom, obj.get_text(), obj.size if quarter % 2 == 0 else obj.width, font))
     words = _group_words(chars)
-    return PageWords(number, float(page.width), height, words + _shape_bullets(shapes, words), figures)
+    bullets = _shape_bullets([BBox(*frame(s)) for s in shapes], words)
+    if quarter % 2:
+        width, height = height, width
+    return PageWords(number, width, height, words + bullets, [BBox(*frame(f)) for f in figures], count[0], count[1])
+
+
+def _quarter(char: Any) -> int | None:
+    """The orientation of a pdfminer character, in quarter turns counterclockwise on the page as
+    shown: 0 upright (as pdfminer's ``upright``, slanted text too), 1 its line running up the page,
+    2 upside down, 3 running down; ``None`` for mirrored text."""
+    a, b, c, d = char.matrix[:4]
+    if char.upright and a > 0:
+        return 0
+    if a * d - b * c <= 0:  # mirrored
+        return None
+    return round(math.atan2(b, a) / (math.pi / 2)) % 4
+
+
+_Box = tuple[float, float, float, float]
+
+
+def _frame(quarter: int, width: float, height: float, mb_x0: float, mb_top: float) -> Callable[[_Box], _Box]:
+    """A box in pdfminer's page space (x0, y0, x1, y1, y up, on a page of ``width`` by
+    ``height`` as shown) as (x0, top, x1, bottom) on the page turned ``quarter`` quarter turns
+    clockwise, so that text of that orientation is upright; upright, in pdfplumber's coordinates."""
+    if quarter == 1:
+        return lambda box: (box[1], box[0], box[3], box[2])
+    if quarter == 2:
+        return lambda box: (width - box[2], box[1], width - box[0], box[3])
+    if quarter == 3:
+        return lambda box: (height - box[3], width - box[2], height - box[1], width - box[0])
+    return lambda box: (box[0] + mb_x0, height - box[3] + mb_top, box[2] + mb_x0, height - box[1] + mb_top)
 
 
 #: A filled shape at most this many font sizes wide and high, before the first word of a line,
@@ -275,7 +348,9 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     """The words of every page of ``path`` and the PDF's info dictionary.
 
     Raises ``UnreadablePDFError`` when the file is not a readable PDF and ``NoTextLayerError``
-    when no page has any text.
+    when no page has any text. A page whose text is largely unknown glyphs (its fonts have no
+    Unicode mapping, :attr:`PageWords.unreadable`) is OCRed, or raises ``UnreadableTextError``
+    when OCR is not available.
     """
     import pdfplumber
 
@@ -293,6 +368,11 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
     try:
         with pdfplumber.open(path) as pdf:
             n = len(pdf.pages)
+            if n == 0:
+                raise UnreadablePDFError(
+                    f"{path.name} has no pages (its page tree is empty); re-export it from its source or download it again.",
+                    source=path.name,
+                )
             if max_pages is not None and n > max_pages:
                 raise TooLargeError(
                     f"{path.name} has {n} pages, more than the limit of {max_pages}; raise the "
@@ -312,14 +392,7 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
         raise _explain(exc, path) from exc
     if not any(p.words for p in pages):
         if ocr and ocr_available():
-            try:
-                pages = ocr_pages(path)
-            except MemoryError:
-                raise
-            except Exception as exc:
-                raise NoTextLayerError(
-                    f"{path.name} has no text layer and OCR failed on it ({type(exc).__name__}: {exc}); "
-                    "check the file opens in a PDF viewer.", source=path.name) from exc
+            pages = _ocr(path, f"{path.name} has no text layer")
             if any(p.words for p in pages):
                 return pages, info
             raise NoTextLayerError(f"{path.name} has no text layer and OCR found no text on its {len(pages)} page(s).", source=path.name)
@@ -329,7 +402,40 @@ def read_pages(path: Path, max_pages: int | None = None, ocr: bool = True) -> tu
             + " or run OCR on it first (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
             source=path.name,
         )
+    unreadable = [p for p in pages if p.unreadable]
+    if unreadable:
+        numbers = [p.number for p in unreadable]
+        which = f"page{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}"
+        share = sum(p.unknown_chars for p in unreadable) / sum(p.chars for p in unreadable)
+        why = (f"{path.name}: the text of {which} cannot be read: its fonts have no Unicode mapping "
+               f"({share:.0%} of the characters are unknown glyphs)")
+        if not (ocr and ocr_available()):
+            raise UnreadableTextError(
+                f"{why}; it needs OCR, and OCR is "
+                + ("turned off (FACTSHEETS_OCR): turn it on" if not ocr else "not available: install tesseract (`apt-get install tesseract-ocr`)")
+                + ", or OCR it first (e.g. `ocrmypdf --force-ocr in.pdf out.pdf`) and ingest the result.",
+                source=path.name,
+            )
+        by_number = {p.number: p for p in _ocr(path, why, numbers, UnreadableTextError)}
+        pages = [by_number.get(p.number, p) for p in pages]
     return pages, info
+
+
+def _ocr(path: Path, why: str, numbers: Sequence[int] | None = None, error: type[NoTextLayerError] = NoTextLayerError) -> list[PageWords]:
+    """``ocr_pages``; its errors become ``error``, its message starting with ``why`` the pages needed OCR."""
+    try:
+        return ocr_pages(path, timeout=DEFAULT_OCR_TIMEOUT_S, numbers=numbers)
+    except MemoryError:
+        raise
+    except OCRTimeout as exc:
+        raise error(
+            f"{why} and OCR was stopped: tesseract took more than {exc.timeout:g} s on page {exc.page}; "
+            "OCR it first with more time (e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result.",
+            source=path.name) from exc
+    except Exception as exc:
+        raise error(
+            f"{why} and OCR failed on it ({type(exc).__name__}: {exc}); check the file opens in a PDF viewer.",
+            source=path.name) from exc
 
 
 def _explain(exc: Exception, path: Path) -> UnreadablePDFError:
@@ -360,6 +466,9 @@ def _sniff(head: bytes) -> str:
     lowered = head.lower()
     if b"<html" in lowered or b"<!doctype" in lowered:
         return "an HTML page"
+    text = head.decode("utf-8", "replace")
+    if text and sum(c.isprintable() and c != "\ufffd" or c in "\r\n\t" for c in text) >= 0.95 * len(text):
+        return "a text file"
     return "something else"
 
 
@@ -383,30 +492,150 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def ocr_pages(path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = 120.0) -> list[PageWords]:
-    """The words of every page of ``path`` as tesseract reads them, in PDF points."""
+#: tesseract's time limit for one page, seconds.
+DEFAULT_OCR_TIMEOUT_S = 120.0
+
+
+def ocr_pages(
+    path: Path, language: str = "eng", dpi: int = DEFAULT_DPI, timeout: float = DEFAULT_OCR_TIMEOUT_S,
+    numbers: Sequence[int] | None = None,
+) -> list[PageWords]:
+    """The words of every page of ``path`` (or of the pages ``numbers``, from 1) as tesseract
+    reads them, in PDF points.
+
+    Whatever way it ends (done, tesseract's ``timeout`` on a page, an error, Ctrl-C, running
+    out of memory, even this process killed), tesseract and any process it started are stopped
+    and the temporary folder of page images is removed: see :class:`_OCRGuard`.
+    """
     import pypdfium2
 
     scale = dpi / 72.0
     pages: list[PageWords] = []
     pdf = pypdfium2.PdfDocument(str(path))
     try:
-        with tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
-            for number in range(len(pdf)):
+        with _OCRGuard() as guard, tempfile.TemporaryDirectory(prefix="factsheets-ocr-") as tmp:
+            guard.watch_folder(tmp)
+            for number in range(len(pdf)) if numbers is None else [n - 1 for n in numbers]:
                 page = pdf[number]
                 width, height = page.get_size()
                 image = page.render(scale=scale).to_pil().convert("L")
                 png = Path(tmp) / f"page-{number + 1}.png"
                 image.save(png)
-                out = subprocess.run(
-                    ["tesseract", str(png), "stdout", "-l", language, "--psm", "3", "tsv"],
-                    capture_output=True, text=True, timeout=timeout, check=True,
-                ).stdout
+                out = _tesseract(["tesseract", str(png), "stdout", "-l", language, "--psm", "3", "tsv"], guard, timeout, number + 1)
                 pages.append(PageWords(number + 1, float(width), float(height), _words(out, scale)))
                 page.close()
     finally:
         pdf.close()
     return pages
+
+
+class OCRTimeout(subprocess.TimeoutExpired):
+    """tesseract ran over its time limit on one page (and was stopped)."""
+
+    def __init__(self, cmd: list[str], timeout: float, page: int) -> None:
+        super().__init__(cmd, timeout)
+        self.page = page
+
+
+def _tesseract(cmd: list[str], guard: _OCRGuard, timeout: float, page: int) -> str:
+    """tesseract's output for one page. It runs in a process group of its own (a new session),
+    which is killed however the call ends, so nothing it started outlives it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    guard.track(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise OCRTimeout(cmd, timeout, page) from None
+    finally:
+        _kill_group(proc)
+        guard.untrack(proc.pid)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    return out
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the process group led by ``proc`` (whatever of it still runs) and reap ``proc``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        proc.communicate(timeout=5)  # drains and closes the pipes, reaps the process
+    except subprocess.TimeoutExpired:  # a pipe held open by a process that left the group
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+
+
+#: The guard process (``python -I -S -c``): reads "folder PATH", "+ PGID", "- PGID" lines from its
+#: stdin until it closes, then kills the process groups still listed and removes the folder.
+_GUARD_CODE = """
+import os, shutil, signal, sys
+folder, groups = None, set()
+for line in sys.stdin:
+    kind, _, value = line.rstrip("\\n").partition(" ")
+    if kind == "folder":
+        folder = value
+    elif kind == "+":
+        groups.add(int(value))
+    elif kind == "-":
+        groups.discard(int(value))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+if folder:
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
+class _OCRGuard:
+    """Cleans up after an OCR even when its process dies without running any ``finally``: a
+    worker killed (SIGKILL) at the document time limit in the middle of tesseract.
+
+    A small process of its own session holds the other end of a pipe; it is told the OCR's
+    temporary folder and the process group of the tesseract running. When the pipe closes, on
+    a normal exit (with nothing left to do) or because this process died (the kernel closes
+    it), it kills the groups still running and removes the folder.
+    """
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> _OCRGuard:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _GUARD_CODE], stdin=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        return self
+
+    def _say(self, line: str) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+
+    def watch_folder(self, folder: str) -> None:
+        self._say(f"folder {folder}")
+
+    def track(self, group: int) -> None:
+        self._say(f"+ {group}")
+
+    def untrack(self, group: int) -> None:
+        self._say(f"- {group}")
+
+    def __exit__(self, *exc: object) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _words(tsv: str, scale: float) -> list[Word]:

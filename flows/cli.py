@@ -6,8 +6,13 @@ Exit codes: 0 every document succeeded; 1 some documents failed (listed on stder
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +86,7 @@ def ingest(
     from flows.runners import task_runner
 
     flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
+    _guard_the_run(out)
     state, result = run_ingest(flow, paths=inputs, out=str(out), settings=settings, force=force,
                                urls=list(url or []), index_urls=list(index_url or []))
     if "error" in result:  # the run stopped before it could write (another run holds the store, the disk is full)
@@ -291,6 +297,60 @@ def _require_store(out: Path) -> None:
     if not (out / ".current").is_dir() and not (out / ".versions").is_dir():
         typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
         raise typer.Exit(2)
+
+
+#: How often the command checks that Prefect's temporary server is alive, seconds.
+SERVER_CHECK_S = 1.0
+
+
+def _stop(code: int, message: str) -> None:
+    """Leave at once: one line, the processes this one started stopped, no traceback. The store
+    is as the last complete run left it (a version switches in one rename)."""
+    from flows.workers import kill_children
+
+    # Nothing else may write after the message: Prefect's services log errors from their own
+    # threads once the server goes away. Logging off, and stderr's descriptor to /dev/null with
+    # a copy kept for the one line, written last.
+    logging.disable(logging.CRITICAL)
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    keep = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    kill_children()
+    with contextlib.suppress(Exception):
+        from prefect.server.api.server import SubprocessASGIServer
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            if server.server_process is not None and server.server_process.poll() is None:
+                server.server_process.kill()
+    os.write(keep, (message + "\n").encode())
+    os._exit(code)
+
+
+def _guard_the_run(out: Path) -> None:
+    """Ctrl-C stops the run within seconds, in one line, with exit code 130; if Prefect's
+    temporary server dies, the command stops with a clear error instead of waiting for it."""
+    def interrupted(signum: int, frame: object) -> None:
+        _stop(130, f"interrupted: stopped; {out} holds its last complete version (nothing half-written).")
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+
+    def watch() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        while True:
+            time.sleep(SERVER_CHECK_S)
+            for server in list(SubprocessASGIServer._instances.values()):
+                process = server.server_process
+                if process is not None and process.poll() is not None:
+                    _stop(1, f"error: Prefect's temporary server stopped (exit code {process.returncode}); the run cannot go on. "
+                             f"Run the command again; {out} holds its last complete version. For many runs, start a server "
+                             "(prefect server start) and set PREFECT_API_URL.")
+
+    if not os.environ.get("PREFECT_API_URL"):
+        threading.Thread(target=watch, name="watch-prefect-server", daemon=True).start()
 
 
 def main() -> None:

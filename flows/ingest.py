@@ -177,13 +177,37 @@ def _documents(paths: list[str], settings: Settings) -> Iterable[ProcessedPDF]:
             name = Path(p).name
             read = extract.with_options(task_run_name=f"extract[{name}]").submit(p, settings)
             futures.append(tag.with_options(task_run_name=f"tag[{name}]").submit(read, settings))  # type: ignore[call-overload]
-        yield from (f.result() for f in futures)
+        for p, f in zip(paths, futures, strict=True):
+            yield from _results(f, [p])
         return
     batches = plan_batches(paths, settings.workers)
     names = [f"process[{Path(b[0]).name}{f' +{len(b) - 1}' if len(b) > 1 else ''}]" for b in batches]
     futures = [process_batch.with_options(task_run_name=n).submit(b, settings) for n, b in zip(names, batches, strict=True)]
-    for f in futures:
-        yield from f.result()
+    for b, f in zip(batches, futures, strict=True):
+        yield from _results(f, b)
+
+
+def _results(future: Any, paths: list[str]) -> list[ProcessedPDF]:
+    """A task's documents; when the task itself did not finish (its Dask worker died, or a bug
+    outside the pipeline's own error handling), a failure row for each of its documents, so the
+    run writes the others."""
+    try:
+        result = future.result()
+    except Exception as exc:  # any lost task is its documents' failure, never the run's
+        return [ProcessedPDF.failed(Path(p).name, lost_task(p, exc)) for p in paths]
+    return result if isinstance(result, list) else [result]
+
+
+def lost_task(path: str, exc: BaseException) -> Failure:
+    """The failure of a document whose task was lost: ``KilledWorker`` when Dask gave up on it
+    after its worker died ``allowed-failures`` times, anything else a bug."""
+    name = Path(path).name
+    if type(exc).__name__ == "KilledWorker":
+        message = (f"the Dask worker processing {name} died (killed, or over its memory limit) as often as the "
+                   "scheduler allows (distributed.scheduler.allowed-failures); the other documents were written. "
+                   "The next run tries it again; if it fails again, give the workers more memory.")
+        return Failure(name, None, "limit", "KilledWorker", message)
+    return Failure.from_exception(name, None, "pipeline", exc)
 
 
 # ------------------------------------------------------------------------------------- flow

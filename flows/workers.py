@@ -293,4 +293,23 @@ def close_pools() -> None:
         pool.close()
 
 
+def kill_children() -> None:
+    """Stop every process this one started for documents, at once: the workers of every pool
+    and the fork server that starts them (on an interrupt, when there is no time to ask)."""
+    import multiprocessing.forkserver as forkserver
+
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool._closed = True
+    for child in mp.active_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 atexit.register(close_pools)

@@ -84,21 +84,62 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
 
 
+# A word diff marks removed words ``[-…-]`` and added words ``{+…+}`` (git's --word-diff=plain).
+# Text that could be read as a marker is escaped with a backslash: a backslash itself, and a
+# "-" or "+" that follows "[" or "{" or precedes "]" or "}" (the CSV shows "[-5 °C]" as
+# "[\-5 °C]").
+# :func:`diff_segments` reads a side back; nothing else should parse the markers.
+_DIFF_ESCAPE = re.compile(r"\\|(?<=[\[{])[-+]|[-+](?=[\]}])")
+_DIFF_CLOSE = {"[-": ("-]", "del"), "{+": ("+}", "ins")}
+
+
+def _diff_escape(words: Sequence[str]) -> str:
+    return " ".join(_DIFF_ESCAPE.sub(lambda m: "\\" + m.group(0), w) for w in words)
+
+
 def word_diff(a: str, b: str) -> tuple[str, str]:
-    """``a`` with removed words in ``[-…-]`` and ``b`` with added words in ``{+…+}``."""
+    """``a`` with removed words in ``[-…-]`` and ``b`` with added words in ``{+…+}``
+    (marker-like text escaped; read a side back with :func:`diff_segments`)."""
     aw, bw = a.split(), b.split()
     before: list[str] = []
     after: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, aw, bw, autojunk=False).get_opcodes():
         if op == "equal":
-            before.extend(aw[i1:i2])
-            after.extend(bw[j1:j2])
+            before.append(_diff_escape(aw[i1:i2]))
+            after.append(_diff_escape(bw[j1:j2]))
             continue
         if i2 > i1:
-            before.append("[-" + " ".join(aw[i1:i2]) + "-]")
+            before.append("[-" + _diff_escape(aw[i1:i2]) + "-]")
         if j2 > j1:
-            after.append("{+" + " ".join(bw[j1:j2]) + "+}")
+            after.append("{+" + _diff_escape(bw[j1:j2]) + "+}")
     return " ".join(before), " ".join(after)
+
+
+def diff_segments(marked: str | None) -> list[tuple[str, str]]:
+    """A side of :func:`word_diff` as (kind, text) pieces, kind "" (kept), "del" or "ins",
+    escapes undone: ``"a [-b-] c"`` -> ``[("", "a "), ("del", "b"), ("", " c")]``."""
+    out: list[tuple[str, str]] = []
+    text, kind, close, buf, i = marked or "", "", "", [], 0
+    while i < len(text):
+        pair = text[i : i + 2]
+        if text[i] == "\\" and i + 1 < len(text):
+            buf.append(text[i + 1])
+        elif not kind and pair in _DIFF_CLOSE:
+            if buf:
+                out.append(("", "".join(buf)))
+            close, kind = _DIFF_CLOSE[pair]
+            buf = []
+        elif kind and pair == close:
+            out.append((kind, "".join(buf)))
+            kind, buf = "", []
+        else:
+            buf.append(text[i])
+            i += 1
+            continue
+        i += 2
+    if buf:
+        out.append((kind, "".join(buf)))  # an unclosed marker keeps its words (hand-edited data)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -479,7 +479,7 @@ class Batch:
             self.summary.doc_ids.append(result.doc_id)
         elif result.failure is not None:
             digest = result.doc_id or self._digest_of.get(result.source)
-            if digest:  # reported once; tried again when its bytes or the pipeline change, or with force
+            if digest and not result.failure.transient:  # reported once; tried again when its bytes or the pipeline change, or with force
                 self.manifest.record_failure(digest, self.key, result.source)
             self.summary.failures.append(result.failure)
         self._results.append(result)

@@ -38,6 +38,8 @@ import pyarrow.compute as pc
 from schemas.records import FACT_LABELS, MARGIN_KINDS
 from schemas.tables import ARROW, TABLES, types_mapper
 
+from .compare import diff_segments
+
 if TYPE_CHECKING:
     from outputs.merge import BatchSummary
     from outputs.store import Store
@@ -58,8 +60,6 @@ CHART_NAMES = {"ORG": "Organisations", "OPERATION": "Operations", "PERSON": "Peo
 BLOCK_NAMES = {"title": "Title", "heading": "Heading", "paragraph": "Paragraph", "list_item": "List item", "caption": "Caption"}
 #: Bar colours of the editions in the chart, oldest to newest (the newest is always the last).
 EDITION_COLOURS = ("#b9d3ec", "#7fb0dd", "#4a8bc9", "#2267ad", "#004990")
-_DEL = re.compile(r"\[-(.*?)-\]")
-_INS = re.compile(r"\{\+(.*?)\+\}")
 _FACT = re.compile(r"^(.*?) \((.*)\)$", re.S)
 
 REPORT_NAME = "report.html"
@@ -192,8 +192,7 @@ def split_fact(value: str | None) -> tuple[str, str]:
 
 def _plain(marked: str | None) -> str:
     """A word-diff side without its markup."""
-    text = _DEL.sub(lambda m: m.group(1), marked or "")
-    return _INS.sub(lambda m: m.group(1), text)
+    return "".join(text for _, text in diff_segments(marked))
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,18 +206,7 @@ def esc(text: object) -> str:
 
 def diff_html(marked: str | None) -> str:
     """A word-diff side (``[-…-]`` / ``{+…+}``) as escaped HTML with ``<del>``/``<ins>``."""
-    out: list[str] = []
-    pos = 0
-    text = marked or ""
-    for m in re.finditer(r"\[-(.*?)-\]|\{\+(.*?)\+\}", text):
-        out.append(esc(text[pos : m.start()]))
-        if m.group(1) is not None:
-            out.append(f"<del>{esc(m.group(1))}</del>")
-        else:
-            out.append(f"<ins>{esc(m.group(2))}</ins>")
-        pos = m.end()
-    out.append(esc(text[pos:]))
-    return "".join(out)
+    return "".join(f"<{kind}>{esc(text)}</{kind}>" if kind else esc(text) for kind, text in diff_segments(marked))
 
 
 CSS = """
@@ -905,13 +893,8 @@ def _excerpts(marked: str | None, words: int = 5) -> list[str]:
     """The pieces of a word-diff side around each change, with ``words`` words either side,
     changes in Markdown (~~removed~~, **added**)."""
     tokens: list[tuple[str, str]] = []  # (kind, text): kind "", "del" or "ins"
-    pos = 0
-    text = marked or ""
-    for m in re.finditer(r"\[-(.*?)-\]|\{\+(.*?)\+\}", text):
-        tokens += [("", w) for w in text[pos : m.start()].split()]
-        tokens.append(("del", m.group(1)) if m.group(1) is not None else ("ins", m.group(2)))
-        pos = m.end()
-    tokens += [("", w) for w in text[pos:].split()]
+    for kind, text in diff_segments(marked):
+        tokens += [(kind, text)] if kind else [("", w) for w in text.split()]
     hits = [k for k, (kind, _) in enumerate(tokens) if kind]
     spans: list[list[int]] = []
     for k in hits:
@@ -1019,8 +1002,8 @@ def _pair_markdown(pair: Pair) -> list[str]:
             elif r.change == "removed":
                 lines.append(f"- removed {kind} in *{md(r.canonical or '—')}*: ~~{md(_short(r.before or '', 120))}~~")
             else:
-                old = " / ".join(_excerpts(r.before)) if "[-" in (r.before or "") else ""
-                new = " / ".join(_excerpts(r.after)) if "{+" in (r.after or "") else ""
+                old = " / ".join(_excerpts(r.before)) if any(k for k, _ in diff_segments(r.before)) else ""
+                new = " / ".join(_excerpts(r.after)) if any(k for k, _ in diff_segments(r.after)) else ""
                 diff = f"{old} → {new}" if old and new else old or new
                 lines.append(f"- changed {kind} in *{md(r.canonical or '—')}*: {diff}")
         lines.append("")

@@ -41,6 +41,11 @@ class NoTextLayerError(FactsheetError):
     stage = "layout"
 
 
+class UnreadableTextError(NoTextLayerError):
+    """The PDF has text, but its fonts give no Unicode for it (no ``/ToUnicode`` map, glyph
+    names of their own), so it reads as unknown glyphs, and OCR is not available."""
+
+
 class TooLargeError(FactsheetError):
     """The document is over a configured limit (pages)."""
 
@@ -102,5 +107,15 @@ class Failure:
                    f"unexpected {type(exc).__name__} in stage {stage}: {exc}. This is a bug in factsheets or a PDF it "
                    f"cannot handle yet; report it with the file. {where}".rstrip())
 
+    @property
+    def transient(self) -> bool:
+        """Whether the failure says nothing about the file (its Dask worker was lost): the next
+        run tries it again, where a failure of the file itself is reported once."""
+        return self.error in TRANSIENT_ERRORS
+
     def row(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Errors of the machinery rather than the file; a file that failed with one is tried again.
+TRANSIENT_ERRORS = frozenset({"KilledWorker"})

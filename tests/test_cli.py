@@ -50,6 +50,20 @@ def test_some_failed_exits_1_and_names_them(tmp_path):
     assert ok.exit_code == 0 and "failures: 1" in ok.output
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_store_held_by_another_run_exits_3_and_says_so(tmp_path, monkeypatch):
+    from outputs.store import Store
+
+    out = tmp_path / "out"
+    monkeypatch.setenv("FACTSHEETS_LOCK_TIMEOUT_S", "0.5")
+    with Store(out).lock():
+        result = runner.invoke(app, ["ingest", str(NATO_EU_2019), "--out", str(out), "--model", "none"])
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.output.splitlines() if "another factsheets run is writing" in line]
+    assert errors and "FACTSHEETS_LOCK_TIMEOUT_S" in errors[-1] and "Traceback" not in result.output
+    assert [p.name for p in out.iterdir()] == [".lock"]  # nothing written
+
+
 @pytest.fixture(scope="module")
 def sample_store(tmp_path_factory):
     from tests import golden
@@ -136,3 +150,71 @@ def test_read_only_commands_import_neither_prefect_nor_spacy(readonly_store, com
     out = [] if command == ["--help"] else ["--out", str(readonly_store)]
     done = subprocess.run([sys.executable, "-c", IMPORTS, *command, *out], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stderr.strip().splitlines()[-1] == "imports: False False", done.stderr[-2000:]
+
+
+# An interrupted or orphaned run stops at once, in one line, and leaves the store whole.
+
+
+def _start(args, tmp_path, env=None):
+    import os
+
+    return subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+def _wait_for(proc, words, timeout=240):
+    import time
+
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if words in line:
+            return seen
+    raise AssertionError(f"{words!r} never appeared: {''.join(seen)[-3000:]}")
+
+
+def test_ctrl_c_stops_within_seconds_in_one_line_and_leaves_the_store_whole(tmp_path):
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    from tests import golden
+
+    out = tmp_path / "out"
+    golden.build(out)
+    before = {p.name: p.read_bytes() for p in out.glob("*.parquet")}
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "samples", inbox, ignore=shutil.ignore_patterns("*.py", "*.md"))
+    proc = _start(["ingest", str(inbox), "--out", str(out), "--force"], tmp_path, {"PREFECT_API_URL": ""})
+    _wait_for(proc, "to process")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    t0 = time.monotonic()
+    os.kill(proc.pid, signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10 and proc.returncode == 130
+    lines = [line for line in rest.splitlines() if line.strip()]
+    assert lines[-1].startswith("interrupted: stopped;") and "Traceback" not in rest
+    assert {p.name: p.read_bytes() for p in out.glob("*.parquet")} == before
+    time.sleep(1)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_dead_temporary_server_stops_the_command_with_a_clear_error(tmp_path):
+    import time
+
+    import psutil
+
+    proc = _start(["ingest", str(ROOT / "samples"), "--out", str(tmp_path / "out")], tmp_path, {"PREFECT_API_URL": ""})
+    _wait_for(proc, "Starting temporary server")
+    time.sleep(1)
+    server = next(c for c in psutil.Process(proc.pid).children(recursive=True) if "uvicorn" in " ".join(c.cmdline()))
+    server.kill()
+    t0 = time.monotonic()
+    rest, _ = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 20 and proc.returncode == 1
+    assert "error: Prefect's temporary server stopped" in rest and "Traceback" not in rest.split("error: Prefect's")[-1]

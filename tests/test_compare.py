@@ -11,11 +11,14 @@ import hashlib
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from outputs.compare import (
     align_blocks,
     compare_editions,
     compare_two,
+    diff_segments,
     normalise_name,
     similarity,
     stable_pairs,
@@ -378,6 +381,41 @@ def test_word_diff_and_similarity():
     assert word_diff("eight aircraft by 2024", "nine aircraft by 2025") == ("[-eight-] aircraft by [-2024-]", "{+nine+} aircraft by {+2025+}")
     assert similarity("a b c d", "a b c d") == 1.0
     assert similarity("a b c d", "w x y z") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "removed", "added"),
+    [
+        # Text that looks like the markers is text, not a change (D15).
+        ("below [-5 °C] at night", "below [-6 °C] at night", ["[-5"], ["[-6"]),
+        ("the {+x+} flag was set", "the {+y+} flag was set", ["{+x+}"], ["{+y+}"]),
+        ("a path C:\\new -] end", "a path C:\\old -] end", ["C:\\new"], ["C:\\old"]),
+        ("dash- [", "dash- ]", ["["], ["]"]),
+        ("items: a-, b+", "items: c-, d+", ["a-,", "b+"], ["c-,", "d+"]),
+    ],
+)
+def test_word_diff_escapes_marker_like_text(a: str, b: str, removed: list[str], added: list[str]):
+    before, after = word_diff(a, b)
+    assert "".join(t for _, t in diff_segments(before)) == a
+    assert "".join(t for _, t in diff_segments(after)) == b
+    assert [w for k, t in diff_segments(before) if k == "del" for w in t.split()] == removed
+    assert [w for k, t in diff_segments(after) if k == "ins" for w in t.split()] == added
+    assert all(k != "ins" for k, _ in diff_segments(before))
+
+
+def test_diff_segments_reads_plain_markers():
+    assert diff_segments("a [-b c-] d {+e+}") == [("", "a "), ("del", "b c"), ("", " d "), ("ins", "e")]
+    assert diff_segments(None) == [] and diff_segments("") == []
+    assert diff_segments("a [-b") == [("", "a "), ("del", "b")]  # unclosed: its words are kept
+
+
+@given(st.lists(st.text(alphabet="ab[]{}+-\\ ", min_size=1, max_size=6), min_size=1, max_size=5),
+       st.lists(st.text(alphabet="ab[]{}+-\\ ", min_size=1, max_size=6), min_size=1, max_size=5))
+def test_word_diff_round_trips(a_words: list[str], b_words: list[str]):
+    a, b = " ".join(" ".join(a_words).split()), " ".join(" ".join(b_words).split())
+    before, after = word_diff(a, b)
+    assert "".join(t for _, t in diff_segments(before)) == a
+    assert "".join(t for _, t in diff_segments(after)) == b
 
 
 def test_adding_an_edition_in_the_middle_compares_only_its_pairs(store):

@@ -1,5 +1,5 @@
-"""Fuzzing: mutated sample PDFs (byte flips, truncation, spliced and deleted ranges) either
-extract or fail with the project's own errors, within a time limit.
+"""Fuzzing: mutated sample PDFs and built ones (byte flips, truncation, spliced and deleted
+ranges) either extract or fail with the project's own errors, within a time limit.
 
 Profiles (tests/conftest.py): ``ci`` runs 200 cases, ``dev`` 40; pick with HYPOTHESIS_PROFILE.
 """
@@ -17,9 +17,19 @@ from hypothesis import strategies as st
 from extractors.pipeline import extract_document
 from schemas.errors import FactsheetError
 
+from . import badpdfs
 from .conftest import NATO_EU_2019, SEA_GUARDIAN
 
-SOURCES = [SEA_GUARDIAN.read_bytes(), NATO_EU_2019.read_bytes()]
+
+def _built() -> list[bytes]:
+    """Pages that take the less common ways through the reader: turned by /Rotate, text drawn
+    turned, fonts without a Unicode mapping."""
+    builders = [lambda p: badpdfs.rotated_page(p, 90), lambda p: badpdfs.rotated_text(p, 270), badpdfs.no_unicode_map]
+    with tempfile.TemporaryDirectory() as tmp:
+        return [build(Path(tmp) / f"built-{i}.pdf").read_bytes() for i, build in enumerate(builders)]
+
+
+SOURCES = [SEA_GUARDIAN.read_bytes(), NATO_EU_2019.read_bytes(), *_built()]
 TIME_LIMIT_S = 20
 
 

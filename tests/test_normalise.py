@@ -171,6 +171,15 @@ def test_parse_number_none(text: str) -> None:
     assert parse_number(text) is None
 
 
+# Found in R vignettes and TeX docs: superscripts and circled digits pass str.isdigit() but are
+# not numbers for float(); two numbers joined by a comma are not one number. They were a
+# ValueError ("a bug") that failed the whole document at the tag stage.
+@pytest.mark.parametrize("text", ["³", "¹ troops", "③", "450.572,480.503", "3.804,4.508", "1.234,5,6"])
+def test_digit_runs_that_are_not_one_number(text: str) -> None:
+    assert parse_number(text) is None
+    assert parse_amount(text) is None
+
+
 def test_amount_programming_errors() -> None:
     with pytest.raises(ValueError, match="None"):
         parse_amount(None)  # type: ignore[arg-type]

@@ -277,6 +277,8 @@ def test_all_text_is_escaped():
     assert not page.find_all("script") and not page.find_all("img") and not page.find_all("u")
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x" in html_text
     assert diff_html("a [-<x>-] {+&+} b") == "a <del>&lt;x&gt;</del> <ins>&amp;</ins> b"
+    # Marker-like text escaped by the word diff is shown as written, not as a change.
+    assert diff_html("below [\\-5 °C] {+now+}") == "below [-5 °C] <ins>now</ins>"
 
 
 def test_markdown_escapes_and_keeps_tables_whole():
