@@ -37,6 +37,7 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench_tagging
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench_store
 	$(BIN)/python -m tests.bench_cli
 
 samples: $(STAMP)

@@ -13,6 +13,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -91,7 +93,7 @@ def ingest(
         typer.echo(f"error: {result['message']}", err=True)
         raise typer.Exit(3 if result["error"] == "StoreBusyError" else 1)
     typer.echo(result["summary"])
-    typer.echo(f"tables in {out}/ (documents, blocks, entities, facts, changes, failures; .parquet and .csv)")
+    typer.echo(f"tables in {out}/ (documents, blocks, entities, facts, changes, failures: folders of Parquet files; CSV: factsheets export)")
     typer.echo(f"report: {result['report']}")
     if result["failed"]:
         typer.echo(f"{result['failed']} document(s) failed:", err=True)
@@ -107,7 +109,57 @@ def report(out: OutOption = Path("out")) -> None:
     from outputs.store import Store
 
     _require_store(out)
-    typer.echo(f"report: {update_report(Store(out))}")
+    with _store_errors():
+        typer.echo(f"report: {update_report(Store(out))}")
+
+
+@app.command()
+def export(
+    out: OutOption = Path("out"),
+    to: Annotated[Path | None, typer.Option("--to", help="Folder of the CSV files (default: --out/csv).")] = None,
+) -> None:
+    """Write each table as one CSV file (NAME.csv, UTF-8, header row) from the current version."""
+    from outputs.store import Store, export_csv
+
+    _require_store(out)
+    with _store_errors():
+        files = export_csv(Store(out), to)
+    typer.echo(f"{len(files)} CSV files in {files[0].parent}/")
+
+
+@app.command()
+def compact(
+    out: OutOption = Path("out"),
+    keep: Annotated[int | None, typer.Option(min=1, help="Versions to keep (default: FACTSHEETS_KEEP_VERSIONS or 2).")] = None,
+) -> None:
+    """Merge the tables' small Parquet files into larger ones (a new version) and remove old versions."""
+    from outputs.store import Store
+
+    _require_store(out)
+    with _store_errors():
+        written = Store(out, keep_versions=keep).compact()
+    typer.echo(f"compacted into {written.name}" if written else "nothing to compact")
+
+
+@app.command()
+def check(
+    out: OutOption = Path("out"),
+    forget_damaged: Annotated[bool, typer.Option(help="Drop the documents of parts that cannot be repaired, so that the next ingest processes their PDFs again.")] = False,
+) -> None:
+    """Check the store: repair what can be (a deleted part linked again from an older version, a damaged manifest rebuilt)."""
+    from outputs.store import Store, StoreDamagedError
+
+    _require_store(out)
+    store = Store(out)
+    with _store_errors(), store.lock():
+        try:
+            done = store.check(repair=True)
+        except StoreDamagedError:
+            if not forget_damaged:
+                raise
+            dropped = store.forget_damaged()
+            done = [f"dropped {len(dropped)} document(s) whose rows were lost (ingest their PDFs again): {', '.join(dropped)}"]
+    typer.echo("\n".join(done) if done else f"{out}: every table is whole")
 
 
 @app.command()
@@ -177,7 +229,8 @@ def summary(out: OutOption = Path("out")) -> None:
     from outputs.store import Store
 
     _require_store(out)
-    typer.echo(summarise(summary_tables(Store(out))))
+    with _store_errors():
+        typer.echo(summarise(summary_tables(Store(out))))
 
 
 @app.command()
@@ -196,9 +249,12 @@ def history(
         raise typer.Exit(2)
     _require_store(out)
     store = Store(out)
-    rows = fact_history(store.read("facts"), store.read("documents", columns=["doc_id", "source"]), series, fact)
+    with _store_errors():
+        rows = fact_history(store.read("facts"), store.read("documents", columns=["doc_id", "source"]), series, fact)
     if format == "csv":
-        typer.echo(rows.to_csv(index=False, lineterminator="\n"), nl=False)
+        from outputs.store import csv_safe
+
+        typer.echo(csv_safe(rows).to_csv(index=False, lineterminator="\n"), nl=False)
     elif format == "json":
         typer.echo(rows.to_json(orient="records", force_ascii=False, indent=1))
     elif rows.empty:
@@ -224,9 +280,21 @@ def _print_history(rows: object) -> None:
         console.print(table)
 
 
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store that cannot be read or written (damaged, read-only, full): its one-line message, exit 1."""
+    from schemas.errors import FactsheetError
+
+    try:
+        yield
+    except FactsheetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3 if type(exc).__name__ == "StoreBusyError" else 1) from None
+
+
 def _require_store(out: Path) -> None:
-    """Exit with a usage error when ``out`` holds no tables (the link into the current set)."""
-    if not (out / "documents.parquet").exists():
+    """Exit with a usage error when ``out`` holds no tables (no versions)."""
+    if not (out / ".current").is_dir() and not (out / ".versions").is_dir():
         typer.echo(f"error: {out} holds no tables yet; run `factsheets ingest PATH --out {out}` first.", err=True)
         raise typer.Exit(2)
 

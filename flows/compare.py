@@ -11,15 +11,17 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from outputs.merge import Batch
 from outputs.report import changes_markdown, update_report
 from outputs.store import Store
 
 
 @task(name="write-report", task_run_name="write-report", cache_policy=NO_CACHE)
-def report(out: str, series: list[str] | None = None) -> str:
+def report(out: str, series: list[str] | None = None, batch: Batch | None = None) -> str:
     """Write ``out/report.html`` and the pages of ``series`` (all when None) from the store's
-    tables, reading only what they show."""
-    return str(update_report(Store(out), series))
+    tables, reading only what they show, under the store's lock (the lock ``batch`` holds,
+    when given)."""
+    return str(batch.update_report(series) if batch is not None else update_report(Store(out), series))
 
 
 @flow(name="compare-factsheets")

@@ -255,9 +255,9 @@ def _ingest(paths: list[str], out: str, settings: Settings, force: bool, urls: l
             batch.add_failure(failure)
             logger.warning("%s FAILED at %s: %s", failure.source, failure.stage, failure.message)
         run = write_tables(batch, merge_tables(batch, settings))
-    report_path = Path(out) / "report.html"
-    if run.series or not report_path.exists():
-        report_path = Path(report(out, sorted(run.series) if report_path.exists() else None))
+        report_path = Path(out) / "report.html"
+        if run.series or not report_path.exists():  # under the batch's lock
+            report_path = Path(report(out, sorted(run.series) if report_path.exists() else None, batch=batch))
     store = Store(out)
     text = summary(summary_tables(store), run)
     changed = {"documents": store.read("documents"), "changes": store.read("changes")}

@@ -41,7 +41,7 @@ from .rows import ROW_TABLES, Overlay, Rows, RowSource, Spool, StoredRows, same_
 if TYPE_CHECKING:
     from extractors.pipeline import ProcessedPDF
 
-    from .store import Manifest, Store, TableData
+    from .store import Manifest, Snapshot, Store, TableData
 
 #: Documents per part when the blocks and entities tables are written.
 CHUNK_DOCS = 64
@@ -53,29 +53,39 @@ CompareFn = Callable[[Iterable[PairJob]], JobsResult]
 class Merged:
     """The store's tables after a merge: ``documents``, ``changes`` and ``failures`` in
     memory; the rows of ``blocks``, ``entities`` and ``facts`` come from ``rows`` one document at
-    a time, in the order of ``documents``, as they are written."""
+    a time, in the order of ``documents``, as they are written. ``written`` says, for each of
+    those, which documents' rows differ from the store's (new, changed or removed), and
+    ``changed_series`` which series' change rows do: only those are written."""
 
     documents: pd.DataFrame
     changes: pd.DataFrame
     failures: pd.DataFrame
     rows: Rows
     touched: set[str] = field(default_factory=set)  # series with a new document or a pair compared again
+    written: dict[str, set[str]] = field(default_factory=dict)
+    changed_series: set[str] = field(default_factory=set)
 
-    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS) -> Iterator[pd.DataFrame]:
+    def parts(self, name: str, docs_per_part: int = CHUNK_DOCS, doc_ids: Iterable[str] | None = None) -> Iterator[pd.DataFrame]:
+        """The rows of ``name`` (of ``doc_ids`` only, when given), ``docs_per_part`` documents at a time."""
         ids = self.documents["doc_id"].tolist()
+        if doc_ids is not None:
+            wanted = set(doc_ids)
+            ids = [d for d in ids if d in wanted]
         for i in range(0, len(ids), docs_per_part):
             yield self.rows.frame(name, ids[i : i + docs_per_part])
 
     def tables(self) -> dict[str, TableData]:
-        """For ``Store.write``: the large tables as functions that yield their parts."""
-        return {
-            "documents": self.documents,
-            "blocks": partial(self.parts, "blocks"),
-            "entities": partial(self.parts, "entities"),
-            "facts": partial(self.parts, "facts"),
-            "changes": self.changes,
-            "failures": self.failures,
-        }
+        """For ``Store.write``: ``documents`` and ``failures`` whole; of the others, what
+        changed (a :class:`~outputs.store.Delta`: the rows of the documents in ``written``, the
+        change rows of ``changed_series``), the large tables as functions that yield their parts."""
+        from .store import Delta
+
+        out: dict[str, TableData] = {"documents": self.documents, "failures": self.failures}
+        for name in ROW_TABLES:
+            keys = self.written.get(name, set())
+            out[name] = Delta(keys, partial(self.parts, name, CHUNK_DOCS, keys))
+        out["changes"] = Delta(self.changed_series, self.changes[self.changes["series"].isin(self.changed_series)])
+        return out
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every table in memory (for small stores and tests)."""
@@ -97,13 +107,16 @@ def merge(
     old_rows: RowSource,
     compare: CompareFn = compare_jobs,
     series_map: SeriesMap | None = None,
+    changes_of: Callable[[set[str]], pd.DataFrame] | None = None,
 ) -> Merged:
     """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
     ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
     ``old_rows``): a re-ingested document replaces its rows, a source that now succeeds loses
     its old failure rows; every document's series is assigned again (:func:`assign_series`);
     ``changes`` is recomputed for the pairs of editions next to a new or re-processed document,
-    or that are new pairs of a series."""
+    or that are new pairs of a series. With ``changes_of`` (the stored change rows of some
+    series), only the series a new, re-processed or moved document is or was in are read, and
+    the merged ``changes`` holds only theirs (the others' rows stay as stored)."""
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
     retried = {r.source for r in results}
@@ -113,6 +126,8 @@ def merge(
     docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
     docs = assign_series(docs, series_map)
     docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
+    if changes_of is not None:
+        existing = {**existing, "changes": changes_of(_series_moved(old_docs, docs, new_ids))}
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[~old_fail["source"].isin(retried)]
     new_fail = frame("failures", [r.failure.row() for r in results if r.failure])
@@ -129,7 +144,44 @@ def merge(
     fresh = finish_changes(fresh_rows, fact_ids) if pairs else empty("changes")
     parts = [p for p in (kept_changes, fresh) if len(p)]
     changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
-    return Merged(docs, changes, failures, rows, touched)
+    written = _written(old_docs, docs, touched, new_ids, rows, old_rows)
+    old_changes = existing.get("changes", empty("changes"))
+    changed_series = touched | (set(old_changes["series"]) ^ set(changes["series"]))
+    return Merged(docs, changes, failures, rows, touched, written, changed_series)
+
+
+def _series_moved(old_docs: pd.DataFrame, docs: pd.DataFrame, new_ids: set[str | None]) -> set[str]:
+    """The series (before and after) of the documents that are new, re-processed, gone, or in
+    another series than before: the only series whose pairs of editions can differ."""
+    before = dict(zip(old_docs["doc_id"], old_docs["series"], strict=True))
+    after = dict(zip(docs["doc_id"], docs["series"], strict=True))
+    moved = {d for d, s in after.items() if d in new_ids or before.get(d) != s} | (set(before) - set(after))
+    return {before[d] for d in moved if d in before} | {after[d] for d in moved if d in after}
+
+
+def _written(old_docs: pd.DataFrame, docs: pd.DataFrame, touched: set[str], new_ids: set[str | None],
+             rows: Rows, old_rows: RowSource) -> dict[str, set[str]]:
+    """For each row table, the documents whose rows a merge changes: the new and re-processed
+    ones, those gone from ``documents``, and those whose facts took other ids, series or
+    editions (looked for only in the ``touched`` series and among documents whose series or
+    edition changed; their rows are compared with the store's)."""
+    def where(df: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
+        return {d: (s, None if pd.isna(e) else e) for d, s, e in zip(df["doc_id"], df["series"], df["edition"], strict=True)}
+
+    before, after = where(old_docs), where(docs)
+    new = {d for d in new_ids if d is not None}
+    gone = set(before) - set(after)
+    maybe = [d for d, place in after.items() if d not in new and (place[0] in touched or before.get(d) != place)]
+    out = {"blocks": new | gone}
+    for name in ("entities", "facts"):
+        changed = set()
+        for d in maybe:
+            stored = old_rows.get(name, d)
+            now = rows.get(name, d)
+            if stored is None or not now.equals(stored):
+                changed.add(d)
+        out[name] = new | gone | changed
+    return out
 
 
 def merge_results(
@@ -310,6 +362,16 @@ class BatchSummary:
         return len(self.failures)
 
 
+def _without_ids(store: Store, snap: Snapshot) -> bool:
+    """Whether stored change rows lack their documents' ids (written before the columns existed)."""
+    from .store import StoreDamagedError
+
+    try:
+        return bool(store.read_arrow("changes", columns=["from_doc_id"], snapshot=snap)["from_doc_id"].null_count)
+    except StoreDamagedError:
+        return True  # no such column: read them all, as merge did before
+
+
 def _planned_digest(path: Path) -> str:
     """The sha256 of a file to plan. A name that is not valid UTF-8 (it could not be a row of
     the tables) and a file that cannot be read are errors of that file."""
@@ -348,9 +410,20 @@ class Batch:
         self._manifest: Manifest | None = None
 
     def __enter__(self) -> Batch:
+        import logging
+
         self._stack.enter_context(self.store.lock(self.settings.lock_timeout_s))
-        self._spool = self._stack.enter_context(self.store.spool())
-        self._manifest = self.store.manifest()
+        try:
+            for repair in self.store.check(repair=True):  # a table deleted or damaged: mended, or the run stops
+                logging.getLogger(__name__).warning("%s: %s", self.store.root, repair)
+            from .store import writing
+
+            with writing(self.store.root, "this run's rows (the spool)"):
+                self._spool = self._stack.enter_context(self.store.spool())
+            self._manifest = self.store.manifest()
+        except BaseException:
+            self._stack.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -396,7 +469,10 @@ class Batch:
         if self._spool is None:
             raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
         if result.ok and result.doc_id:
-            self._spool.add(result.doc_id, result.rows)
+            from .store import writing
+
+            with writing(self.store.root, "this run's rows (the spool)"):
+                self._spool.add(result.doc_id, result.rows)
             result.drop_rows()  # they are in the spool now
             self.manifest.record(result.doc_id, self.key, result.source, result.path)
             self.summary.processed.append(result.source)
@@ -424,13 +500,19 @@ class Batch:
             if digest in self.manifest.documents
             for name in seen
         )
-        existing = self.store.read_small()
+        snap = self.store.snapshot()
+        existing = {name: self.store.read(name) for name in ("documents", "failures")}
+        legacy = snap is not None and _without_ids(self.store, snap)
+        changes_of = None if legacy else partial(self.store.read_series, "changes", snapshot=snap)  # older rows lack ids: all again
+        if legacy:
+            existing["changes"] = self.store.read("changes")
         series_map = read_series_map(self.settings.series_map)
         renamed = not assign_series(existing["documents"], series_map)["series"].equals(existing["documents"]["series"])
         if not (self._results or self.summary.aliases or renamed):
             return None
         assert self._spool is not None
-        merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map)
+        merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map,
+                       changes_of=changes_of)
         gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
         self.summary.series = merged.touched | gone
         return merged
@@ -444,3 +526,12 @@ class Batch:
     def commit(self, compare: CompareFn = compare_jobs) -> BatchSummary:
         """:meth:`merge`, then :meth:`write`."""
         return self.write(self.merge(compare))
+
+    def update_report(self, series: Iterable[str] | None = None) -> Path:
+        """Write the report (``report.html``, the pages of ``series``; all when None) while this
+        batch holds the store's lock (:func:`outputs.report.update_report`)."""
+        from .report import update_report
+
+        if self._spool is None:
+            raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
+        return update_report(self.store, series, locked=True)

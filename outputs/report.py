@@ -346,15 +346,18 @@ def report_tables(store: Store, series: Iterable[str] | None = None) -> dict[str
     of the series shown; of ``entities`` the counts the chart shows (``doc_id``, ``label``, ``n``
     distinct entities, counted by Arrow); of ``blocks`` only those the pages look up
     (:func:`_blocks_needed`). ``series`` keeps the rows of the series whose pages are written
-    (the index still reads every document and change)."""
+    (the index still reads every document, and of the changes their series, level and kind)."""
     documents = store.read("documents")
-    changes = store.read("changes")
     shown = documents if series is None else documents[documents["series"].isin(set(series))]
+    # the pages' change rows; the index counts every series' rows from three columns
+    changes = store.read("changes") if series is None else store.read_series("changes", set(shown["series"]))
+    counts = None if series is None else store.read("changes", columns=["series", "level", "change"])
     ids = shown["doc_id"].tolist()
     pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, changes) if len(p.changes)]
     return {
         "documents": documents,
         "changes": changes,
+        **({"change_counts": counts} if counts is not None else {}),
         "failures": store.read("failures"),
         "facts": store.read("facts", doc_ids=ids),
         "entities": _count_entities(store.read_parts("entities", ["doc_id", "label", "entity_id"], doc_ids=ids)),
@@ -433,16 +436,23 @@ def write_report(
     for name in sorted(wanted):
         page = render_report(_of_series(tables, name), links=_pdf_links(folder, documents, pdfs or {}))
         _atomic_write(folder / series_page(name), page)
+    pages = {series_page(n) for n in all_series}
     for stale in folder.glob("*.html"):
-        if stale.name not in {series_page(n) for n in all_series}:
+        if stale.name not in pages:
             stale.unlink()
     index = render_index(tables, generated_at or datetime.now(UTC))
     return _atomic_write(out_dir / REPORT_NAME, index)
 
 
-def update_report(store: Store, series: Iterable[str] | None = None) -> Path:
+def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0) -> Path:
     """Write the report of a store (:func:`write_report`): the pages of ``series`` (all when
-    None), the index, links to the PDFs where the store saw them."""
+    None), the index, links to the PDFs where the store saw them. It holds the store's lock
+    while it reads and writes (waiting up to ``timeout`` seconds for a run that holds it), so
+    a report is never made from one version while another is written; ``locked``: the caller
+    holds the lock already (``Batch.update_report``)."""
+    if not locked:
+        with store.lock(timeout):
+            return update_report(store, series, locked=True)
     return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths())
 
 
@@ -457,6 +467,7 @@ def _atomic_write(path: Path, text: str) -> Path:
     import tempfile
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # readable as other files are (mkstemp makes it private)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
@@ -495,7 +506,7 @@ def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> 
     """The index: each series with its editions, its number of changes and changed facts, linked
     to its page; the failures; when it was made."""
     documents = tables.get("documents", _EMPTY_DOCUMENTS)
-    changes = tables.get("changes", pd.DataFrame(columns=["series", "level", "change"]))
+    changes = tables.get("change_counts", tables.get("changes", pd.DataFrame(columns=["series", "level", "change"])))
     failures = tables.get("failures", pd.DataFrame(columns=["source", "stage", "error", "message"]))
     series_eds = _editions(documents)
     parts = [
@@ -512,12 +523,15 @@ def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> 
     else:
         parts.append('<div class="scroll"><table class="facts"><thead><tr><th>Series</th><th>Editions</th><th>Changes</th>'
                      "<th>Facts changed</th></tr></thead><tbody>")
+        # counts per series in one pass (a filter per series made the index quadratic in the series)
+        n_changes = changes["series"].value_counts().to_dict() if len(changes) else {}
+        changed = changes[(changes["level"] == "entity") & (changes["change"] == "changed")] if len(changes) else changes
+        n_facts = changed["series"].value_counts().to_dict() if len(changed) else {}
         for name, eds in series_eds.items():
-            mine = changes[changes["series"] == name] if len(changes) else changes
-            facts = int(((mine["level"] == "entity") & (mine["change"] == "changed")).sum()) if len(mine) else 0
             labels = " → ".join(esc(e.label) for e in eds)
             parts.append(f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
-                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{len(mine)}</td><td>{facts}</td></tr>')
+                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{n_changes.get(name, 0)}</td>'
+                         f'<td>{n_facts.get(name, 0)}</td></tr>')
         parts.append("</tbody></table></div>")
     parts.append("</section>")
     parts.append('<section class="series"><h2>Failures</h2>')

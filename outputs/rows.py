@@ -8,6 +8,7 @@ document's rows at a time, newest source first, to the comparison and to the wri
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -82,9 +83,12 @@ class Spool:
             self._readers[name] = pa.ipc.open_file(f)
 
     def close(self) -> None:
+        """Close and remove the spool; never raises for a file it cannot finish (a full disk:
+        the rows are dropped with the folder, and the error that stopped the run is the one seen)."""
         if self._writers is not None:
             for writer in self._writers.values():
-                writer.close()
+                with contextlib.suppress(OSError):
+                    writer.close()
             self._writers = None
         for f in self._files:
             f.close()

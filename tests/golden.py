@@ -26,9 +26,14 @@ VOLATILE = ("ingested_at", "pipeline_version")
 
 def snapshot(store_dir: Path) -> dict[str, pd.DataFrame]:
     """The store's tables as text (CSV cells), without the volatile columns, in a stable order."""
+    from outputs.store import Store, export_csv
+
     out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        export_csv(Store(store_dir), tmp)
+        frames = {name: pd.read_csv(Path(tmp) / f"{name}.csv", dtype=str, keep_default_na=False) for name in TABLES}
     for name in TABLES:
-        df = pd.read_csv(store_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        df = frames[name]
         df = df.drop(columns=[c for c in VOLATILE if c in df.columns])
         out[name] = df.sort_values(list(df.columns)).reset_index(drop=True)
     return out

@@ -33,10 +33,10 @@ def _env():
 
 def _content(out):
     """The store's tables without the run-dependent ingestion time, in a stable order."""
-    docs = pd.read_parquet(out / "documents.parquet").drop(columns=["ingested_at"]).sort_values("doc_id").reset_index(drop=True)
-    blocks = pd.read_parquet(out / "blocks.parquet").sort_values(["doc_id", "block_id"]).reset_index(drop=True)
-    ents = pd.read_parquet(out / "entities.parquet").sort_values(["doc_id", "block_id", "start_char"]).reset_index(drop=True)
-    changes = pd.read_parquet(out / "changes.parquet")
+    docs = pd.read_parquet(out / "documents").drop(columns=["ingested_at"]).sort_values("doc_id").reset_index(drop=True)
+    blocks = pd.read_parquet(out / "blocks").sort_values(["doc_id", "block_id"]).reset_index(drop=True)
+    ents = pd.read_parquet(out / "entities").sort_values(["doc_id", "block_id", "start_char"]).reset_index(drop=True)
+    changes = pd.read_parquet(out / "changes")
     return docs, blocks, ents, changes
 
 
@@ -61,15 +61,15 @@ def test_served_deployment_runs_and_ingests_the_new_factsheet(tmp_path):
                 time.sleep(2)
         assert run is not None, "the served deployment never appeared"
         assert run.state.is_completed(), run.state
-        docs = pd.read_parquet(out / "documents.parquet")
-        assert list(docs.source) == [SEA_GUARDIAN.name], pd.read_parquet(out / "failures.parquet").message.tolist()
+        docs = pd.read_parquet(out / "documents")
+        assert list(docs.source) == [SEA_GUARDIAN.name], pd.read_parquet(out / "failures").message.tolist()
         assert list(docs.title) == ["Operation Sea Guardian"]
         assert (out / "report.html").exists()
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
         output = proc.stdout.read()
-        if not (out / "documents.parquet").exists():
+        if not (out / "documents").exists():
             print(output[-5000:])  # shown when the test fails
 
 
@@ -92,7 +92,7 @@ def test_no_op_across_processes_and_a_new_file_is_a_new_document(tmp_path):
     shutil.copy(NATO_EU_2020, inbox / NATO_EU_2020.name)
     fourth = subprocess.run(cli, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert "this run: 1 input(s), 1 processed" in fourth.stdout
-    assert len(pd.read_parquet(out / "documents.parquet")) == 2
+    assert len(pd.read_parquet(out / "documents")) == 2
 
 
 def test_cache_key_includes_the_model(tmp_path):
@@ -139,7 +139,7 @@ def test_url_sources_on_loopback(tmp_path, http_site):
     settings = Settings(isolate=False, max_download_mb=2, allow_private_hosts=True)  # the site is on loopback
     _, result = run_ingest(paths=[], out=str(out), settings=settings, index_urls=[f"{http_site}/index.html"],
                     urls=[f"{http_site}/missing.pdf", "file:///etc/passwd"])
-    docs = pd.read_parquet(out / "documents.parquet")
+    docs = pd.read_parquet(out / "documents")
     assert sorted(docs.title) == ["NATO – EU Relations", "Operation Sea Guardian"]
     fails = {f["source"].rsplit("/", 1)[-1]: f["message"] for f in result["failures"]}
     assert "text/html, not one of" in fails["fake.pdf"]

@@ -13,5 +13,5 @@ def test_library_gives_the_golden_tables(tmp_path):
     want = golden.load()
     for name in want:
         pd.testing.assert_frame_equal(got[name], want[name], obj=name)
-    versions = pd.read_parquet(tmp_path / "documents.parquet")["pipeline_version"]
+    versions = pd.read_parquet(tmp_path / "documents")["pipeline_version"]
     assert versions.nunique() == 1 and versions.iloc[0].startswith("0.2.0+")

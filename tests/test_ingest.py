@@ -38,12 +38,12 @@ def test_flow_writes_all_tables_and_reports_failures(first_run):
     result, out = first_run
     assert (result["processed"], result["failed"], result["skipped"]) == (4, 2, 0)
     for name in ("documents", "blocks", "entities", "changes", "failures"):
-        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
-    docs = pd.read_parquet(out / "documents.parquet")
+        assert (out / name).is_dir() and list((out / name).glob("part-*.parquet"))
+    docs = pd.read_parquet(out / "documents")
     assert sorted(docs.source) == [
         "1902-factsheet-nato-eu-en.pdf", "1902-factsheet-operation-sea-guardian-en.pdf", "2006-factsheet-nato-eu-en.pdf", "2111-factsheet-nato-eu-en.pdf",
     ]
-    fails = pd.read_parquet(out / "failures.parquet").set_index("source")
+    fails = pd.read_parquet(out / "failures").set_index("source")
     assert fails.loc["empty.pdf", "stage"] == "read"
     assert "is empty" in fails.loc["empty.pdf", "message"]
     assert fails.loc["photo.pdf", "error"] == "UnreadablePDFError"
@@ -52,17 +52,17 @@ def test_flow_writes_all_tables_and_reports_failures(first_run):
 
 def test_flow_output_has_the_concrete_content(first_run):
     _, out = first_run
-    blocks = pd.read_parquet(out / "blocks.parquet")
+    blocks = pd.read_parquet(out / "blocks")
     captions = blocks[blocks.kind == "caption"]
     assert captions.text.str.startswith("Navy officers from NATO Operation Sea Guardian").sum() == 4
-    ents = pd.read_parquet(out / "entities.parquet")
+    ents = pd.read_parquet(out / "entities")
     eda = ents[(ents.text == "EDA")]
     assert set(eda.canonical) == {"European Defence Agency"} and set(eda.label) == {"ORG"}
     assert len(set(eda.entity_id)) == 1
     eur = ents[ents.unit == "EUR"]  # one in each NATO-EU edition
     assert list(eur.value) == [2000000.0, 2000000.0, 2500000.0] and list(eur.text) == ["2 million EUR"] * 2 + ["2.5 million EUR"]
     assert "Jean-Claude Juncker" in set(ents[ents.label == "PERSON"].canonical)
-    changes = pd.read_parquet(out / "changes.parquet")
+    changes = pd.read_parquet(out / "changes")
     measures = changes[(changes.label == "AMOUNT") & changes.before.fillna("").str.startswith("70 measures")]
     assert list(zip(measures.value_before, measures.value_after)) == [(70.0, 74.0)] and measures.fact_id.notna().all()
 
@@ -83,7 +83,7 @@ def test_a_broken_file_is_reported_once_and_tried_again_when_it_changes(inbox, f
     _, out = first_run
     _, again = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings())
     assert (again["processed"], again["failed"], again["skipped"]) == (0, 0, 6)
-    fails = pd.read_parquet(out / "failures.parquet")
+    fails = pd.read_parquet(out / "failures")
     assert sorted(fails.source) == ["empty.pdf", "photo.pdf"]  # still reported
     _, retry = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings(), force=True)
     assert retry["failed"] == 2

@@ -125,7 +125,10 @@ def test_plan_records_a_file_name_that_is_not_utf8_as_a_failure(tmp_path):
     assert fails.source.tolist() == ["bad-\\xff.pdf"]
     assert fails.stage.tolist() == ["read"]
     assert "not valid UTF-8" in fails.message[0] and "rename" in fails.message[0]
-    assert pd.read_csv(tmp_path / "out" / "failures.csv").source.tolist() == ["bad-\\xff.pdf"]
+    from outputs.store import export_csv
+
+    export_csv(store)
+    assert pd.read_csv(tmp_path / "out" / "csv" / "failures.csv").source.tolist() == ["bad-\\xff.pdf"]
     assert store.read("documents").source.tolist() == [SEA_GUARDIAN.name]
 
 

@@ -113,7 +113,7 @@ def test_editing_a_data_file_reprocesses_stored_documents(tmp_path):
     with (src / "extractors" / "data" / "event_nouns.txt").open("a", encoding="utf-8") as fh:
         fh.write("# edited\n")
     assert run() == "1"
-    docs = pd.read_parquet(tmp_path / "out" / "documents.parquet")
+    docs = pd.read_parquet(tmp_path / "out" / "documents")
     assert len(docs) == 1 and docs["pipeline_version"].iloc[0].startswith("0.2.0+")
 
 

@@ -119,7 +119,7 @@ def test_a_run_with_a_failed_input_ends_failed_and_says_which(failed_run):
     assert run["state"]["type"] == "FAILED"
     assert run["state"]["message"].startswith("1 of 3 input(s) failed: broken.pdf; the others were written.")
     assert f"failures table in {out}" in run["state"]["message"]
-    assert (out / "documents.parquet").exists()
+    assert (out / "documents").exists()
     assert re.fullmatch(r"ingest-inbox-\d{4}-\d\d-\d\dT\d\d:\d\d", run["name"]), run["name"]
 
 

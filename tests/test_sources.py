@@ -42,8 +42,11 @@ def test_ingest_goes_on_past_a_file_name_that_is_not_utf8(tmp_path):
     shutil.copy(NATO_EU_2019, os.fsencode(inbox) + b"/bad-\xff.pdf")
     _, result = run_ingest(paths=[str(inbox)], out=str(out), settings=Settings(model="none", isolate=False))
     assert (result["processed"], result["failed"]) == (1, 1)
-    assert pd.read_parquet(out / "documents.parquet").source.tolist() == [SEA_GUARDIAN.name]
-    fails = pd.read_csv(out / "failures.csv")
+    assert pd.read_parquet(out / "documents").source.tolist() == [SEA_GUARDIAN.name]
+    from outputs.store import Store, export_csv
+
+    export_csv(Store(out))
+    fails = pd.read_csv(out / "csv" / "failures.csv")
     assert fails.source.tolist() == ["bad-\\xff.pdf"] and fails.stage.tolist() == ["read"]
     assert "not valid UTF-8" in fails.message[0]
 
@@ -59,8 +62,8 @@ def test_cli_ingest_goes_on_past_an_unreadable_file(tmp_path):
     run = subprocess.run(cli, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 1, run.stderr[-3000:]
     assert "locked.pdf: locked.pdf cannot be read (Permission denied); check its permissions" in run.stderr
-    assert pd.read_parquet(out / "documents.parquet").source.tolist() == [SEA_GUARDIAN.name]
-    fails = pd.read_parquet(out / "failures.parquet")
+    assert pd.read_parquet(out / "documents").source.tolist() == [SEA_GUARDIAN.name]
+    fails = pd.read_parquet(out / "failures")
     assert fails.source.tolist() == ["locked.pdf"] and fails.stage.tolist() == ["read"]
 
 
@@ -241,8 +244,8 @@ def test_ingest_goes_on_past_slow_and_refused_urls(tmp_path, trickle, site):
     start = time.monotonic()
     _, result = run_ingest(paths=[], out=str(out), settings=settings, urls=[trickle.url, f"{site.base}/away.pdf", f"{site.base}/a.pdf"])
     assert time.monotonic() - start < 60
-    assert pd.read_parquet(out / "documents.parquet").title.tolist() == ["Operation Sea Guardian"]
-    fails = pd.read_parquet(out / "failures.parquet").set_index("source")
+    assert pd.read_parquet(out / "documents").title.tolist() == ["Operation Sea Guardian"]
+    fails = pd.read_parquet(out / "failures").set_index("source")
     assert sorted(fails.index) == sorted([trickle.url, f"{site.base}/away.pdf"]) and set(fails.stage) == {"discover"}
     assert "did not finish within 1 s" in fails.message[trickle.url]
     assert "FACTSHEETS_ALLOWED_HOSTS" in fails.message[f"{site.base}/away.pdf"]

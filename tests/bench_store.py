@@ -1,0 +1,254 @@
+"""Store benchmark: ``make bench`` (``python -m tests.bench_store``).
+
+Synthetic stores of 20, 200 and 10,000 documents (rows copied from the samples' by
+``tests/synthetic.py``; the samples are processed once, no other PDF is read), each with its
+report written. On a copy of each (``cp -a``, hard links kept), in rounds (``--repeat``, each
+figure the fastest round):
+
+- add 1 document (a new edition of a stored series, compared with the edition before) and 10
+  documents (new editions of 10 series), as a run does: open a batch (lock, check of the
+  store), add the rows, merge, write the new version, write the report of the series it
+  changed; time, and bytes written: every file under the output folder counts (a new file by
+  its size, a file that grew by what it grew; hard links to parts already there count nothing);
+- read ``entities`` whole: ``pd.read_parquet(DIR/entities)``, DuckDB
+  ``read_parquet('DIR/entities/*.parquet')``, ``Store.read``;
+- compact the 200-document store after 20 single-document runs.
+
+Targets (issue #20): adding 1 document to the 200-document store takes at most 1.2 × the time
+of adding it to the 20-document store, and every add writes at most 10 % of the store's bytes.
+Figures go to their own section of ``BENCHMARKS.md`` (before ``tests.bench_cli``'s section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tests.bench import ROOT, WORK
+
+MARKER = "## The store (`python -m tests.bench_store`)"
+CLI_MARKER = "## The command against a Prefect server"
+HERE = WORK / "store"
+TARGET_GROWTH, TARGET_BYTES = 1.2, 0.10
+#: Documents added: the 2020 edition (template 1) of groups 0..9, whose 2019 edition is stored.
+ADDED = [3 * g + 1 for g in range(10)]
+
+
+def samples() -> Any:
+    from tests.synthetic import Samples
+
+    cache = HERE / "samples.pickle"
+    if not cache.exists():
+        from extractors.pipeline import process_pdf
+        from outputs.merge import merge_results
+        from tests.conftest import SAMPLE_PDFS
+
+        print("processing the three samples once ...", flush=True)
+        HERE.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(dict(merge_results({}, [process_pdf(p) for p in SAMPLE_PDFS]))))
+    return Samples(pickle.loads(cache.read_bytes()))
+
+
+def build(s: Any, n: int) -> Path:
+    """A store of ``n`` documents without those of :data:`ADDED`, its report written."""
+    from extractors.pipeline import pipeline_version
+    from outputs.report import update_report
+    from outputs.store import Store
+    from schemas.settings import Settings
+
+    folder = HERE / f"base-{n}"
+    if (folder / ".current").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    numbers = [i for i in range(n + len(ADDED)) if i not in ADDED][:n]
+    t0 = time.perf_counter()
+    store = Store(folder)
+    store.write(s.tables(numbers), s.manifest(numbers, pipeline_version(Settings(isolate=False))))
+    update_report(store)
+    print(f"  built a store of {n} documents in {time.perf_counter() - t0:.0f} s", flush=True)
+    return folder
+
+
+def files(root: Path) -> dict[tuple[int, int], int]:
+    out: dict[tuple[int, int], int] = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            st = os.lstat(os.path.join(folder, name))
+            out.setdefault((st.st_dev, st.st_ino), st.st_size)
+    return out
+
+
+def written(before: dict[tuple[int, int], int], after: dict[tuple[int, int], int]) -> int:
+    return sum(size - before.get(k, 0) for k, size in after.items() if size > before.get(k, 0))
+
+
+def add(s: Any, folder: Path, numbers: list[int]) -> dict[str, float]:
+    """Add ``numbers`` to a copy of the store in ``folder``, as a run does; time and bytes."""
+    from outputs.store import Store
+    from schemas.settings import Settings
+
+    work = folder.with_name(folder.name + "-work")
+    shutil.rmtree(work, ignore_errors=True)
+    subprocess.run(["cp", "-a", str(folder), str(work)], check=True)  # hard links kept
+    results = [s.result(i) for i in numbers]
+    settings = Settings(isolate=False)
+    before = files(work)
+    t0 = time.perf_counter()
+    with Store(work).batch(settings) as batch:
+        for r in results:
+            batch.add(r)
+        run = batch.commit()
+        t_commit = time.perf_counter() - t0
+        batch.update_report(run.series)
+    seconds = time.perf_counter() - t0
+    after = files(work)
+    assert len(run.processed) == len(numbers)
+    total = sum(after.values())
+    res = {"seconds": seconds, "commit": t_commit, "written": written(before, after), "total": total}
+    shutil.rmtree(work)
+    return res
+
+
+def reads(folder: Path) -> dict[str, float]:
+    from outputs.store import Store
+
+    out: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], int]) -> None:
+        t0 = time.perf_counter()
+        rows = fn()
+        out[name] = time.perf_counter() - t0
+        out["rows"] = rows
+
+    timed("pandas", lambda: len(pd.read_parquet(folder / "entities")))
+    try:
+        import duckdb
+
+        def duck() -> int:
+            rel = duckdb.sql(f"SELECT * FROM read_parquet('{folder}/entities/*.parquet')")
+            return int((rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()).num_rows)
+
+        timed("duckdb", duck)
+    except ImportError:
+        print("  duckdb is not installed (pip install -e '.[dev]'): its read is left out", flush=True)
+    timed("store", lambda: len(Store(folder).read("entities")))
+    return out
+
+
+def compaction(s: Any, folder: Path, runs: int = 20) -> dict[str, float]:
+    """``runs`` single-document runs on a copy (automatic compaction off), then ``compact``."""
+    import outputs.store as store_module
+    from outputs.store import Store
+    from schemas.settings import Settings
+
+    work = folder.with_name(folder.name + "-compact")
+    shutil.rmtree(work, ignore_errors=True)
+    subprocess.run(["cp", "-a", str(folder), str(work)], check=True)
+    saved, store_module.MAX_SMALL_PARTS = store_module.MAX_SMALL_PARTS, 10**9
+    try:
+        n = len(Store(work).read("documents", columns=["doc_id"]))
+        for k in range(runs):
+            with Store(work).batch(Settings(isolate=False)) as batch:
+                batch.add(s.result(n + len(ADDED) + 10 + k))
+                batch.commit()
+    finally:
+        store_module.MAX_SMALL_PARTS = saved
+    parts = len(list((work / "entities").glob("*.parquet")))
+    before = files(work)
+    t0 = time.perf_counter()
+    Store(work).compact()
+    seconds = time.perf_counter() - t0
+    res = {"parts_before": parts, "parts_after": len(list((work / "entities").glob("*.parquet"))), "seconds": seconds,
+           "written": written(before, files(work)), "total": sum(files(work).values())}
+    shutil.rmtree(work)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--big", type=int, default=10_000, help="documents of the large store (default 10000)")
+    args = ap.parse_args(argv)
+    s = samples()
+    sizes = [20, 200, args.big]
+    bases = {}
+    for n in sizes:
+        print(f"building a store of {n} documents ...", flush=True)
+        bases[n] = build(s, n)
+    rows: dict[tuple[int, int], list[dict[str, float]]] = {}
+    for r in range(args.repeat):
+        for n in sizes:
+            for k in (1, 10):
+                if n == args.big and r > 0 and k == 10:
+                    continue  # one round of the largest add: it copies 10,000 documents' store first
+                res = add(s, bases[n], ADDED[:k])
+                rows.setdefault((n, k), []).append(res)
+                print(f"round {r + 1}: add {k} to {n}: {res['seconds']:.2f} s, {res['written'] / 1e3:.0f} kB of {res['total'] / 1e6:.1f} MB", flush=True)
+    read = {n: reads(bases[n]) for n in sizes}
+    compacted = compaction(s, bases[200])
+    best = {key: min(v, key=lambda x: x["seconds"]) for key, v in rows.items()}
+    growth = best[(200, 1)]["seconds"] / best[(20, 1)]["seconds"]
+    lines = [
+        MARKER,
+        "",
+        f"Command: `python -m tests.bench_store --repeat {args.repeat} --big {args.big}` (part of `make bench`), on a machine with "
+        f"{os.cpu_count()} cores. Synthetic stores (rows of the samples copied under new ids, series of three documents); an add runs "
+        "as a run does: lock and check the store, merge, compare the editions that need it, write the new version, write the report "
+        "of the series it changed. Bytes written: every file under the output folder (the report included) that is new, or what a "
+        "file grew by; parts linked from the version before count nothing. Each time is the fastest of its rounds.",
+        "",
+        "| store | add | seconds (best) | of which commit | every round (s) | bytes written | store bytes | written / store |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for (n, k), v in sorted(rows.items()):
+        b = best[(n, k)]
+        every = ", ".join(f"{x['seconds']:.2f}" for x in v)
+        lines.append(f"| {n} | {k} | {b['seconds']:.2f} | {b['commit']:.2f} | {every} | "
+                     f"{b['written'] / 1e3:.0f} kB | {b['total'] / 1e6:.1f} MB | {b['written'] / b['total']:.1%} |")
+    worst = max(x["written"] / x["total"] for v in rows.values() for x in v)
+    lines += [
+        "",
+        "| target | value | |",
+        "|---|---:|---|",
+        f"| add 1 document: 200-document store / 20-document store (time) | {growth:.2f} | ≤ {TARGET_GROWTH} {'met' if growth <= TARGET_GROWTH else 'NOT met'} |",
+        f"| bytes written / store bytes, worst add | {worst:.1%} | ≤ {TARGET_BYTES:.0%} {'met' if worst <= TARGET_BYTES else 'NOT met'} |",
+        "",
+        "| read `entities` whole | rows | pandas `pd.read_parquet(DIR/entities)` (s) | DuckDB `read_parquet('DIR/entities/*.parquet')` (s) | `Store.read` (s) |",
+        "|---:|---:|---:|---:|---:|",
+        *[f"| {n} documents | {r['rows']:.0f} | {r['pandas']:.2f} | {r['duckdb']:.2f} | {r['store']:.2f} |" if "duckdb" in r else
+          f"| {n} documents | {r['rows']:.0f} | {r['pandas']:.2f} | (not installed) | {r['store']:.2f} |" for n, r in read.items()],
+        "",
+        f"Compaction (`factsheets compact`) of the 200-document store after 20 single-document runs: {compacted['parts_before']:.0f} → "
+        f"{compacted['parts_after']:.0f} parts of `entities`, {compacted['seconds']:.2f} s, {compacted['written'] / 1e3:.0f} kB written "
+        f"({compacted['written'] / compacted['total']:.0%} of the store).",
+        "",
+    ]
+    text = "\n".join(lines)
+    path = ROOT / "BENCHMARKS.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if MARKER in old:  # replace this section, keep the others
+        head, rest = old.split(MARKER, 1)
+        nxt = rest.find("\n## ")
+        old = head.rstrip() + "\n\n" + (rest[nxt + 1 :] if nxt >= 0 else "")
+    if CLI_MARKER in old:
+        head, tail = old.split(CLI_MARKER, 1)
+        new = head.rstrip() + "\n\n" + text + "\n" + CLI_MARKER + tail
+    else:
+        new = old.rstrip() + "\n\n" + text
+    path.write_text(new.rstrip() + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
