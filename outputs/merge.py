@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -108,6 +108,7 @@ def merge(
     compare: CompareFn = compare_jobs,
     series_map: SeriesMap | None = None,
     changes_of: Callable[[set[str]], pd.DataFrame] | None = None,
+    superseded: Collection[str] = frozenset(),
 ) -> Merged:
     """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
     ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
@@ -116,10 +117,11 @@ def merge(
     ``changes`` is recomputed for the pairs of editions next to a new or re-processed document,
     or that are new pairs of a series. With ``changes_of`` (the stored change rows of some
     series), only the series a new, re-processed or moved document is or was in are read, and
-    the merged ``changes`` holds only theirs (the others' rows stay as stored)."""
+    the merged ``changes`` holds only theirs (the others' rows stay as stored). A stored
+    failure stays until its file succeeds or fails again (:func:`_failures_kept`);
+    ``superseded`` names the contents of failed files whose path now holds other bytes."""
     ok = [r for r in results if r.ok]
     new_ids = {r.doc_id for r in ok}
-    retried = {r.source for r in results}
     old_docs = existing.get("documents", empty("documents"))
     new_docs = frame("documents", [r.document_row for r in ok if r.document_row])
     kept = old_docs[~old_docs["doc_id"].isin(new_ids)]
@@ -129,7 +131,7 @@ def merge(
     if changes_of is not None:
         existing = {**existing, "changes": changes_of(_series_moved(old_docs, docs, new_ids))}
     old_fail = existing.get("failures", empty("failures"))
-    old_fail = old_fail[~old_fail["source"].isin(retried)]
+    old_fail = old_fail[_failures_kept(old_fail, docs, results, superseded)]
     new_fail = frame("failures", [r.failure.row() for r in results if r.failure])
     failures = pd.concat([old_fail, new_fail], ignore_index=True) if len(old_fail) else new_fail
     rows = Rows([new_rows, old_rows])
@@ -148,6 +150,18 @@ def merge(
     old_changes = existing.get("changes", empty("changes"))
     changed_series = touched | (set(old_changes["series"]) ^ set(changes["series"]))
     return Merged(docs, changes, failures, rows, touched, written, changed_series)
+
+
+def _failures_kept(old_fail: pd.DataFrame, docs: pd.DataFrame, results: Sequence[ProcessedPDF],
+                   superseded: Collection[str]) -> pd.Series:
+    """Which stored failure rows stay: a failure belongs to its file's content (``doc_id``,
+    the sha256 of its bytes), so it goes when that content is now a document, fails again (its
+    new row replaces it) or was replaced at its path by other bytes (``superseded``), never
+    because another file of the same name came in. A file whose bytes could not be read has no
+    content identity and is known by its name: its row goes when a file of that name is tried."""
+    gone = set(docs["doc_id"]) | {r.doc_id for r in results if r.doc_id} | set(superseded)
+    hashed = old_fail["doc_id"].notna()
+    return (hashed & ~old_fail["doc_id"].isin(gone)) | (~hashed & ~old_fail["source"].isin({r.source for r in results}))
 
 
 def _series_moved(old_docs: pd.DataFrame, docs: pd.DataFrame, new_ids: set[str | None]) -> set[str]:
@@ -405,6 +419,8 @@ class Batch:
         self._results: list[ProcessedPDF] = []
         self._names: dict[str, list[str]] = {}  # digest -> file names seen in this run
         self._digest_of: dict[str, str] = {}  # file name -> digest
+        self._path_of: dict[str, str] = {}  # digest -> where its file is
+        self._superseded: set[str] = set()  # digests of failed files whose path now holds other bytes
         self._stack = contextlib.ExitStack()
         self._spool: Spool | None = None
         self._manifest: Manifest | None = None
@@ -441,12 +457,17 @@ class Batch:
             raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
         return self._manifest
 
+    def _failed_at(self) -> dict[str, str]:
+        """Path -> digest of the failed files the manifest remembers with their path."""
+        return {entry["path"]: digest for digest, entry in self.manifest.failed.items() if entry.get("path")}
+
     def plan(self, files: Iterable[str | Path]) -> list[Path]:
         """The files to process: each distinct content once, not already in the store with
         this cache key (all of them with ``force``). A file whose name is not valid UTF-8, or
         that cannot be read, is not returned: it is a failure row of this batch."""
         todo: list[Path] = []
         key = self.key
+        failed_at = self._failed_at()
         for f in map(Path, files):
             try:
                 digest = _planned_digest(f)
@@ -454,6 +475,10 @@ class Batch:
                 self.add_failure(Failure.from_exception(exc.source or f.name, None, exc.stage, exc))
                 continue
             self._digest_of.setdefault(f.name, digest)
+            self._path_of.setdefault(digest, str(f.resolve()))
+            before = failed_at.get(str(f.resolve()))
+            if before is not None and before != digest:  # the file was replaced: its old failure goes
+                self._superseded.add(before)
             if digest in self._names:  # the same bytes twice in this run: processed once
                 self._names[digest].append(f.name)
                 continue
@@ -480,7 +505,7 @@ class Batch:
         elif result.failure is not None:
             digest = result.doc_id or self._digest_of.get(result.source)
             if digest and not result.failure.transient:  # reported once; tried again when its bytes or the pipeline change, or with force
-                self.manifest.record_failure(digest, self.key, result.source)
+                self.manifest.record_failure(digest, self.key, result.source, result.path or self._path_of.get(digest))
             self.summary.failures.append(result.failure)
         self._results.append(result)
 
@@ -512,7 +537,7 @@ class Batch:
             return None
         assert self._spool is not None
         merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map,
-                       changes_of=changes_of)
+                       changes_of=changes_of, superseded=self._superseded)
         gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
         self.summary.series = merged.touched | gone
         return merged

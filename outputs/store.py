@@ -129,8 +129,10 @@ class Manifest:
         entry = self.documents.get(doc_id) or self.failed.get(doc_id)
         return entry is not None and entry.get("cache_key") == cache_key
 
-    def record_failure(self, digest: str, cache_key: str, source: str) -> None:
+    def record_failure(self, digest: str, cache_key: str, source: str, path: str | None = None) -> None:
         self.failed[digest] = {"cache_key": cache_key, "source": source}
+        if path:
+            self.failed[digest]["path"] = path  # a later file at this path with other bytes replaces the failure
 
     def record(self, doc_id: str, cache_key: str, source: str, path: str | None = None) -> None:
         self.failed.pop(doc_id, None)

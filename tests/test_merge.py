@@ -148,3 +148,33 @@ def test_plan_records_an_unreadable_file_as_a_failure(tmp_path):
     assert fails.error.tolist() == ["UnreadablePDFError"]
     assert "cannot be read" in fails.message[0] and "permissions" in fails.message[0]
     assert store.read("documents").source.tolist() == [SEA_GUARDIAN.name]
+
+
+def _ingest(store: Store, folder: Path) -> None:
+    settings = Settings(model="none", isolate=False)
+    with store.batch(settings) as batch:
+        for path in batch.plan(sorted(folder.iterdir())):
+            batch.add(process_pdf(path, settings))
+        batch.commit()
+
+
+def test_a_failure_stays_until_its_own_file_succeeds_not_when_another_of_its_name_comes(tmp_path):
+    """D5: a failure belongs to its file (its bytes; where it was), not to its name."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "report.pdf").write_bytes(NATO_EU_2019.read_bytes()[:3000])  # cut short: a broken PDF
+    shutil.copy(SEA_GUARDIAN, b / "report.pdf")  # another file of the same name, that works
+    store = Store(tmp_path / "out")
+    _ingest(store, a)
+    broken = store.read("failures")
+    assert broken.source.tolist() == ["report.pdf"] and broken.stage.tolist() == ["read"]
+    _ingest(store, b)
+    assert store.read("failures").equals(broken)  # still there: that file has not succeeded
+    assert store.read("documents").source.tolist() == ["report.pdf"]
+    _ingest(store, a)  # the same broken bytes: reported once, no second row
+    assert store.read("failures").equals(broken)
+    shutil.copy(NATO_EU_2019, a / "report.pdf")  # the broken file replaced by a good one at its path
+    _ingest(store, a)
+    assert store.read("failures").empty
+    assert len(store.read("documents")) == 2
