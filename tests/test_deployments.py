@@ -162,11 +162,15 @@ def test_link_and_name_helpers():
 
 
 def test_dask_runner_gives_the_same_tables(tmp_path):
-    default_out, dask_out = tmp_path / "default", tmp_path / "dask"
-    settings = Settings(workers=2)
-    run_ingest(paths=[str(SAMPLES)], out=str(default_out), settings=settings)
+    """The Dask runner with no address (a local cluster of its own) writes the golden tables,
+    the library's (``tests/test_golden.py``); ``tests/test_runners.py`` compares the default
+    runner with a cluster of separate processes."""
+    from tests import golden
+
+    dask_out = tmp_path / "dask"
     flow = ingest.with_options(task_runner=task_runner("dask", workers=2))
-    _, result = run_ingest(flow, paths=[str(SAMPLES)], out=str(dask_out), settings=settings)
+    _, result = run_ingest(flow, paths=[str(SAMPLES)], out=str(dask_out), settings=Settings(workers=2))
     assert result["processed"] == 4 and result["failed"] == 0
-    for a, b in zip(_content(default_out), _content(dask_out)):
-        pd.testing.assert_frame_equal(a, b)
+    got, want = golden.snapshot(dask_out), golden.load()
+    for name in want:
+        pd.testing.assert_frame_equal(got[name], want[name], obj=name)

@@ -247,7 +247,7 @@ def test_the_tables_read_in_one_line_with_pandas_and_duckdb(store, tmp_path):
     ents = pd.read_parquet(out / "entities")
     assert len(ents) == 3 * len(store["entities"]) and (out / "entities").is_symlink()
     duckdb = pytest.importorskip("duckdb")
-    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/entities/*.parquet')").fetchone()[0]
+    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{out}/entities/*.parquet')").fetchall()[0][0]
     assert n == len(ents)
 
 
