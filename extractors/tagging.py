@@ -832,8 +832,8 @@ class FactsheetEntities:
             return None
         if ent.label_ != "CARDINAL" or _has_unit(span.text):
             return span  # money, percent, a quantity with its unit
-        if span.start > 0 and doc[span.start - 1].lower_ in DEFINITE:
-            return None  # "the two organisations" refers back; it counts nothing new
+        if span.start > 0 and doc[span.start - 1].lower_ in DEFINITE and not doc[span.start].text[:1].isdigit():
+            return None  # "the two organisations" refers back; "the 48 nations", a figure in digits, is one
         stop = self._noun_end(doc, span.end)
         if stop is None:
             return None  # a bare number counts nothing named
@@ -1457,8 +1457,9 @@ def apply_definitions(doc: Doc, acronyms: dict[str, str], labels: dict[str, str]
             continue
         if any((e.start, e.end, e.label_) == (span.start, span.end, span.label_) for e in clash):
             continue
-        if any(e.label_ == span.label_ and e.start <= span.start and span.end <= e.end for e in clash):
-            continue  # "Resolute Support" inside "Resolute Support Mission": the longer name stands
+        if any(e.label_ == span.label_ and e.start <= span.start and span.end <= e.end
+               and not any(t.text in "()[]" for t in e) for e in clash):
+            continue  # "Resolute Support" inside "Resolute Support Mission": the longer name stands (not "X (ACR")
         ents = [e for e in ents if e not in clash] + [span]
     set_entities(doc, ents)
 

@@ -907,3 +907,16 @@ def test_a_definition_with_its_place_does_not_swallow_the_place(nlp):
     assert ("ORG", "Stabilisation Support Office", "Stabilisation Support Office") in got
     assert not [t for lab, t, _ in got if lab == "ORG" and "Bamako" in t], got
     assert ("ORG", "SSO", "Stabilisation Support Office") in got
+
+
+def test_a_name_the_model_ran_into_its_bracket_is_cut_at_the_bracket(nlp):
+    got = _doc_ents(nlp, "They trained the Malian Armed Forces (FAMa) and the Afghan National Security Forces (ANSF).")
+    assert ("ORG", "Afghan National Security Forces", "Afghan National Security Forces") in got
+    assert ("ORG", "ANSF", "Afghan National Security Forces") in got
+    assert not [t for lab, t, _ in got if "(" in t], got
+
+
+def test_a_figure_in_digits_after_the_is_an_amount_a_number_word_refers_back(nlp):
+    got = _doc_ents(nlp, "The 48 nations which make up the force met. The two organisations agreed.")
+    amounts = {(t, c) for lab, t, c in got if lab == "AMOUNT"}
+    assert amounts == {("48 nations", "48 nations")}, got
