@@ -65,7 +65,7 @@ the rules read the tagger's fine-grained tags (``Token.tag_``), not the dependen
 With no statistical model installed the pipeline runs on the rules alone and says so once.
 
 Word lists (``extractors/data``): ``roles.txt``, ``org_keywords.txt``, ``event_nouns.txt``,
-``places.csv`` (name,label,canonical), and those of ``extractors.amounts`` and ``extractors.dates``.
+``places.csv`` (name,label,canonical), and those of ``extractors.normalise`` (amounts, dates).
 
 ## The document
 
@@ -1112,7 +1112,6 @@ class FactsheetEntities:
 
 #: Prepositions before a place: a list they introduce with one known place is a list of places.
 _LOCATIVE = frozenset({"in", "at", "near", "from", "to", "across", "between", "around"})
-
 
 
 def set_entities(doc: Doc, spans: list[Span]) -> None:

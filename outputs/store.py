@@ -93,8 +93,6 @@ ROW_GROUP_KEYS = 64
 PART_KEYS = 256
 #: A table with more parts of fewer than PART_KEYS / 4 keys has them merged when a version is written.
 MAX_SMALL_PARTS = 16
-#: Versions kept (the current one included), unless FACTSHEETS_KEEP_VERSIONS says otherwise.
-KEEP_VERSIONS = 2
 _VERSION = re.compile(r"^v(\d{6,})$")
 _PARQUET_MAGIC = b"PAR1"
 
@@ -221,7 +219,17 @@ class Snapshot:
 class Store:
     def __init__(self, root: Path | str, keep_versions: int | None = None) -> None:
         self.root = Path(root)
-        self.keep_versions = keep_versions if keep_versions is not None else _keep_versions_setting()
+        self._keep_versions = keep_versions
+
+    @property
+    def keep_versions(self) -> int:
+        """Versions kept: the argument, else the settings' (``FACTSHEETS_KEEP_VERSIONS``), read
+        when a write first needs it (a reader never does)."""
+        if self._keep_versions is None:
+            from schemas.settings import Settings
+
+            self._keep_versions = Settings().keep_versions
+        return self._keep_versions
 
     # ------------------------------------------------------------------------------ reading
     @property
@@ -858,19 +866,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
             raise
         shutil.copy2(source, target)
         _fsync(target)
-
-
-def _keep_versions_setting() -> int:
-    raw = os.environ.get("FACTSHEETS_KEEP_VERSIONS", "").strip()
-    if not raw:
-        return KEEP_VERSIONS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise OutputError(f"FACTSHEETS_KEEP_VERSIONS={raw!r}: give a whole number of versions to keep, 1 or more (default {KEEP_VERSIONS}).")
-    return value
 
 
 @contextmanager

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     allow_private_hosts: Annotated[bool | list[str], NoDecode] = Field(
         default=False, description="fetch from loopback, private, link-local, reserved addresses: true, or the hosts that may")
     series_map: str | None = Field(default=None, description="CSV of pattern,series overriding documents' series")
+    keep_versions: int = Field(default=2, ge=1, description="versions of the store's tables kept, the current one included")
 
     @field_validator("model", mode="before")
     @classmethod

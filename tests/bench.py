@@ -98,7 +98,7 @@ FLOW = """
         _, res = run_ingest(flow, paths=[str(folder)], out=str(out), settings=settings)
         assert res["failed"] == 0, res["failures"][:3]
         import pandas as pd
-        pages = int(pd.read_parquet(out / "documents.parquet")["pages"].sum())
+        pages = int(pd.read_parquet(out / "documents")["pages"].sum())
         """
 
 CONFIGS = {
