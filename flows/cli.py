@@ -354,8 +354,6 @@ def _guard_the_run(out: Path) -> None:
 
 
 def main() -> None:
-    if os.environ.get("PREFECT_API_URL") == "":  # set but empty: Prefect's event client fails on every event
-        del os.environ["PREFECT_API_URL"]  # (it means "no server": the temporary one)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
         app()
