@@ -475,8 +475,9 @@ class Batch:
                 self.add_failure(Failure.from_exception(exc.source or f.name, None, exc.stage, exc))
                 continue
             self._digest_of.setdefault(f.name, digest)
-            self._path_of.setdefault(digest, str(f.resolve()))
-            before = failed_at.get(str(f.resolve()))
+            where = str(f.resolve())
+            self._path_of.setdefault(digest, where)
+            before = failed_at.get(where)
             if before is not None and before != digest:  # the file was replaced: its old failure goes
                 self._superseded.add(before)
             if digest in self._names:  # the same bytes twice in this run: processed once
