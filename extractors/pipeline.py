@@ -306,6 +306,12 @@ def _identifier() -> Any:
     return py3langid
 
 
+def load_language_model() -> None:
+    """Load py3langid's model now (about a second: it is xz-compressed) rather than at the
+    first document's language guess: a worker does it while its parent starts the run."""
+    detect_language("warm")
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code of the text's language (py3langid, a maintained fork of langid.py);
     ``default`` for text without letters."""

@@ -69,7 +69,7 @@ def ingest(
         from flows.sources import discover
         from outputs.merge import read_series_map
 
-        discover(inputs)  # a wrong path is a usage error, before any flow run starts
+        found = discover(inputs)  # a wrong path is a usage error, before any flow run starts
         read_series_map(settings.series_map)
     except UsageError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -77,10 +77,12 @@ def ingest(
     empty = usage.empty_folders(inputs)
     for folder in empty:
         typer.echo(f"warning: {folder} holds no PDF files (*.pdf, searched in its subfolders too).", err=True)
-    if settings.isolate and runner == "thread" and len(empty) < len(inputs):
+    documents = len(found) + len(url or []) + (settings.workers if index_url else 0)
+    if settings.isolate and runner == "thread" and documents:
         from flows.workers import pool_for
 
-        pool_for(settings).warm(settings.workers)  # workers start while Prefect does
+        # the workers the run will use start while Prefect does; one document needs one
+        pool_for(settings).warm(min(settings.workers, documents))
     from flows.ingest import ingest as ingest_flow
     from flows.ingest import run_ingest
     from flows.runners import task_runner
@@ -357,8 +359,32 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
         app()
+        code = 0
     except KeyboardInterrupt:
-        sys.exit(130)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit as Python would, without its last step: when the command is done, the other threads
+    are joined and the exit handlers run (Prefect's services drain, the workers stop), but the
+    interpreter's teardown of everything imported (Prefect, pandas, pyarrow: about a second)
+    is skipped, for a process that ends here anyway."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    import atexit
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

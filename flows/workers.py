@@ -9,10 +9,10 @@ keeps what that runner cannot do: a hard time limit per document (the worker is 
 replaced) and an address-space limit per worker (``RLIMIT_AS``), each turned into a failure row.
 
 A ``WorkerPool`` keeps ``size`` long-lived worker processes (started by a fork server, so
-starting one is cheap and safe in a threaded parent). Each worker loads the spaCy pipeline once,
-caps its address space with ``RLIMIT_AS`` and processes one document at a time. The parent
-waits at most ``timeout`` seconds for a document; a worker that runs over is killed and
-replaced, and the document becomes a ``timeout`` failure; a worker that dies (out of memory,
+starting one is cheap and safe in a threaded parent). Each worker caps its address space with
+``RLIMIT_AS``, loads the spaCy pipeline and the language model once and processes one document
+at a time. The parent waits at most ``timeout`` seconds for a document; a worker that runs over
+is killed and replaced, and the document becomes a ``timeout`` failure; a worker that dies (out of memory,
 crashed parser) gives a ``limit`` failure. Either way the batch goes on.
 """
 
@@ -47,7 +47,7 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
     ``extractors.pipeline``) and ``("compare", jobs)``."""
     import resource
 
-    from extractors.pipeline import process_pdf, read_pdf, tag_pdf
+    from extractors.pipeline import load_language_model, process_pdf, read_pdf, tag_pdf
     from extractors.tagging import load_nlp
 
     settings = Settings.model_validate_json(settings_json)
@@ -56,6 +56,7 @@ def _worker_main(conn: Connection, settings_json: str) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with contextlib.suppress(MemoryError):  # reported per document below
         load_nlp(settings.model)
+        load_language_model()
     stages: dict[str, Any] = {"process": process_pdf, "read": read_pdf, "tag": tag_pdf}
     while True:
         try:
@@ -286,18 +287,33 @@ def pool_for(settings: Settings) -> WorkerPool:
 
 
 def close_pools() -> None:
+    """Stop every pool's workers, then the fork server (at exit)."""
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
     for pool in pools:
         pool.close()
+    _stop_fork_server()
+
+
+def _stop_fork_server() -> None:
+    """Kill the fork server: it runs nothing, only holds the pipeline's imports, and asked to
+    stop it would tear them down for a second after this process has gone, holding this
+    process's output open (a caller waiting for it to close waits that second too)."""
+    import multiprocessing.forkserver as forkserver
+
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            server._stop()  # type: ignore[attr-defined]  # closes its pipe, reaps it
 
 
 def kill_children() -> None:
     """Stop every process this one started for documents, at once: the workers of every pool
     and the fork server that starts them (on an interrupt, when there is no time to ask)."""
-    import multiprocessing.forkserver as forkserver
-
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
@@ -306,10 +322,7 @@ def kill_children() -> None:
     for child in mp.active_children():
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    if pid:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    _stop_fork_server()
 
 
 atexit.register(close_pools)

@@ -20,6 +20,13 @@ SEA_GUARDIAN = SAMPLES / "1902-factsheet-operation-sea-guardian-en.pdf"
 SAMPLE_PDFS = (NATO_EU_2019, NATO_EU_2020, SEA_GUARDIAN)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Prefect binds its log handlers to ``sys.stderr`` as it is when it sets them up (on the
+    first import of ``prefect.main``): here, not inside a ``CliRunner`` invocation, whose stream
+    is closed after it and would print a logging error into the next test's output."""
+    import prefect.main  # noqa: F401
+
+
 def gold_blocks(pdf: Path) -> list[dict]:
     return json.loads((GOLD_BLOCKS / f"{pdf.stem}.json").read_text(encoding="utf-8"))
 

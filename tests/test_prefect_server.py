@@ -107,13 +107,48 @@ def failed_run(server, webhook, tmp_path_factory):
         shutil.copy(pdf, inbox / pdf.name)
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<")
     out = inbox.parent / "out"
-    done = _cli(env, "ingest", str(inbox), "--out", str(out))
+    done, children = _watched(env, "ingest", str(inbox), "--out", str(out))
     runs = _post(api, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 5})
-    return done, runs[0], out
+    return done, runs[0], out, children
+
+
+def _watched(env, *args):
+    """``_cli``, also returning the processes the command started (seen while it ran) that are
+    still running the moment it has exited."""
+    import psutil
+
+    proc = subprocess.Popen([str(BIN / "factsheets"), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    output: dict[str, str] = {}
+    reader = threading.Thread(target=lambda: output.update(zip(("stdout", "stderr"), proc.communicate(timeout=600), strict=True)))
+    reader.start()
+    seen: dict[int, psutil.Process] = {}
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            seen.update((c.pid, c) for c in parent.children(recursive=True))
+        except psutil.Error:  # gone, or a zombie until waited for
+            break
+        time.sleep(0.1)
+    proc.wait()
+    def running(c: psutil.Process) -> str | None:
+        try:
+            return " ".join(c.cmdline())[:100] if c.is_running() and c.status() != psutil.STATUS_ZOMBIE else None
+        except psutil.Error:
+            return None
+
+    left = [(c.pid, cmd) for c in seen.values() if (cmd := running(c))]
+    # Python's resource tracker ends by itself once the last process using it has gone: a moment
+    tracker = [c for c in seen.values() if any(pid == c.pid and "resource_tracker" in cmd for pid, cmd in left)]
+    psutil.wait_procs(tracker, timeout=2)
+    left = [(pid, cmd) for pid, cmd in left if "resource_tracker" not in cmd or running(seen[pid])]
+    reader.join()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, output.get("stdout", ""), output.get("stderr", ""))
+    return done, left
 
 
 def test_a_run_with_a_failed_input_ends_failed_and_says_which(failed_run):
-    done, run, out = failed_run
+    done, run, out, _ = failed_run
     assert done.returncode == 1, done.stderr[-2000:]
     assert "broken.pdf" in done.stderr
     assert run["state"]["type"] == "FAILED"
@@ -123,9 +158,16 @@ def test_a_run_with_a_failed_input_ends_failed_and_says_which(failed_run):
     assert re.fullmatch(r"ingest-inbox-\d{4}-\d\d-\d\dT\d\d:\d\d", run["name"]), run["name"]
 
 
+def test_the_command_leaves_no_process_behind(failed_run):
+    """The workers and the fork server that starts them are gone when the command has exited:
+    nothing holds its output open or runs on after it."""
+    done, _, _, children = failed_run
+    assert done.returncode == 1 and children == [], children
+
+
 def test_task_runs_are_named_for_their_stage_and_document(server, failed_run):
     api, _ = server
-    _, run, _ = failed_run
+    _, run, _, _ = failed_run
     tasks = _post(api, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}, "limit": 200})
     names = {t["name"] for t in tasks}
     for pdf in ("1902-factsheet-nato-eu-en.pdf", "2006-factsheet-nato-eu-en.pdf", "broken.pdf"):
@@ -135,7 +177,7 @@ def test_task_runs_are_named_for_their_stage_and_document(server, failed_run):
 
 def test_the_run_publishes_what_it_did(server, failed_run):
     api, _ = server
-    _, run, _ = failed_run
+    _, run, _, _ = failed_run
     (artifact,) = _post(api, "/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run["id"]]}}})
     assert artifact["key"] == "ingest-summary"
     text = artifact["data"]
@@ -145,7 +187,7 @@ def test_the_run_publishes_what_it_did(server, failed_run):
 
 
 def test_the_alert_posts_to_the_webhook_when_a_run_fails(failed_run, webhook):
-    _, run, _ = failed_run
+    _, run, _, _ = failed_run
     _, received = webhook
     deadline = time.monotonic() + 90
     while not received and time.monotonic() < deadline:
@@ -157,7 +199,7 @@ def test_the_alert_posts_to_the_webhook_when_a_run_fails(failed_run, webhook):
 
 def test_a_run_where_all_succeed_completes(server, failed_run):
     api, env = server
-    _, _, out = failed_run
+    _, _, out, _ = failed_run
     again = _cli(env, "ingest", str(NATO_EU_2019), "--out", str(out))
     assert again.returncode == 0, again.stderr[-2000:]
     run = _post(api, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})[0]
