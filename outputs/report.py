@@ -354,7 +354,7 @@ def report_tables(store: Store, series: Iterable[str] | None = None) -> dict[str
     changes = store.read("changes") if series is None else store.read_series("changes", set(shown["series"]))
     counts = None if series is None else store.read("changes", columns=["series", "level", "change"])
     ids = shown["doc_id"].tolist()
-    mine = _split_by(changes, "series")  # one pass: a filter per series made this quadratic in the series
+    mine = _split_by(changes, "series", set(shown["series"]))  # one pass: a filter per series made this quadratic in the series
     pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, mine.get(name, changes.iloc[:0])) if len(p.changes)]
     return {
         "documents": documents,
@@ -494,24 +494,27 @@ def _of_series(tables: Mapping[str, pd.DataFrame], series: str) -> dict[str, pd.
     return out
 
 
-def _split_by(frame: pd.DataFrame, column: str) -> dict[Any, pd.DataFrame]:
-    """``frame``'s rows by their value in ``column`` (in their order, the index kept), in one pass."""
+def _split_by(frame: pd.DataFrame, column: str, keys: Iterable[Any] | None = None) -> dict[Any, pd.DataFrame]:
+    """``frame``'s rows by their value in ``column`` (in their order, the index kept), found in
+    one pass; only those of ``keys`` when given."""
     if not len(frame):
         return {}
-    return {key: frame.iloc[positions] for key, positions in frame.groupby(column, sort=False).indices.items()}
+    at = frame.groupby(column, sort=False).indices
+    return {key: frame.iloc[at[key]] for key in (at if keys is None else keys) if key in at}
 
 
 def _by_series(tables: Mapping[str, pd.DataFrame], series: Iterable[str]) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
     """``(name, _of_series(tables, name))`` for each of ``series``, the tables split in one pass
     each (a filter of every table per series made the report quadratic in the store's size)."""
+    series = list(series)
     documents = tables.get("documents", _EMPTY_DOCUMENTS)
-    docs = _split_by(documents, "series")
+    docs = _split_by(documents, "series", series)
     split: dict[str, tuple[str, dict[Any, Any]]] = {}
     for name, frame_ in tables.items():
         if name == "documents":
             continue
         if "series" in frame_.columns:
-            split[name] = ("series", _split_by(frame_, "series"))
+            split[name] = ("series", _split_by(frame_, "series", series))
         elif "doc_id" in frame_.columns:
             split[name] = ("doc_id", frame_.groupby("doc_id", sort=False).indices if len(frame_) else {})
     for s in series:
