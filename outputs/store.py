@@ -223,6 +223,8 @@ class Store:
     def __init__(self, root: Path | str, keep_versions: int | None = None) -> None:
         self.root = Path(root)
         self._keep_versions = keep_versions
+        #: the manifest :meth:`check` parsed, handed to the next :meth:`manifest` of that version
+        self._checked: tuple[Path, tuple[int, int, int], Manifest] | None = None
 
     @property
     def keep_versions(self) -> int:
@@ -344,6 +346,9 @@ class Store:
         cur = snapshot.folder if snapshot is not None else self.current
         if cur is None:
             return Manifest()
+        checked, self._checked = self._checked, None
+        if checked is not None and checked[0] == cur and checked[1] == _stat_key(cur / MANIFEST):
+            return checked[2]  # parsed by check() a moment ago (a large store's manifest takes a while)
         try:
             return Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -422,7 +427,8 @@ class Store:
                 f"Restore {self.root} from a backup, or run `factsheets check --out {self.root} --forget-damaged` to drop those "
                 "rows so that the next ingest processes their PDFs again.")
         try:
-            Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8"))
+            key = _stat_key(cur / MANIFEST)
+            self._checked = (cur, key, Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8")))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             if not repair:
                 raise StoreDamagedError(f"{cur / MANIFEST} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
@@ -873,9 +879,28 @@ def _part_problem(path: Path, part: Part) -> str | None:
     return None
 
 
+#: parts.json files read: (path, inode, size, mtime) -> their index. A version's parts.json is
+#: written once (a repair replaces the file: another inode); it names every key of every part,
+#: so a large store's took longer to parse than a run's other reads of it.
+_INDEXES: OrderedDict[tuple[Any, ...], dict[str, list[Part]]] = OrderedDict()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    """What tells a file from the one it replaced: inode, size, modification time."""
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _load_index(path: Path) -> dict[str, list[Part]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: [Part.from_json(p) for p in data["tables"].get(name, [])] for name in TABLES}
+    key = (str(path.absolute()), *_stat_key(path))
+    index = _INDEXES.get(key)
+    if index is None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        index = {name: [Part.from_json(p) for p in data["tables"].get(name, [])] for name in TABLES}
+        _INDEXES[key] = index
+        while len(_INDEXES) > 8:
+            _INDEXES.popitem(last=False)
+    return {name: list(parts) for name, parts in index.items()}  # the Parts are frozen; the lists are the caller's
 
 
 def _parts_json(index: Mapping[str, list[Part]]) -> str:
