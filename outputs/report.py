@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +113,7 @@ class Pair:
 _BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
 
 
+@lru_cache(maxsize=4096)
 def edition_label(edition: str | None) -> str:
     """``"2019-02"`` → ``"February 2019"``; no edition → ``"undated"``."""
     if not edition:
@@ -137,8 +139,9 @@ def _text_key(value: object) -> tuple[bool, str]:
 def _editions(documents: pd.DataFrame) -> dict[str, list[EditionInfo]]:
     out: dict[str, list[EditionInfo]] = {}
     docs = documents.sort_values(["series", "edition", "source"], na_position="first")
-    for r in docs.itertuples(index=False):
-        out.setdefault(str(r.series), []).append(EditionInfo(str(r.doc_id), _str(r.edition), str(r.source), str(r.title)))
+    # columns as lists: itertuples over Arrow-backed columns was most of a large store's index
+    for series, doc_id, edition, source, title in zip(*(docs[c].tolist() for c in ("series", "doc_id", "edition", "source", "title"))):
+        out.setdefault(str(series), []).append(EditionInfo(str(doc_id), _str(edition), str(source), str(title)))
     return out
 
 
@@ -446,16 +449,18 @@ def write_report(
     return _atomic_write(out_dir / REPORT_NAME, index)
 
 
-def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0) -> Path:
+def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0,
+                  pdfs: Mapping[str, str] | None = None) -> Path:
     """Write the report of a store (:func:`write_report`): the pages of ``series`` (all when
     None), the index, links to the PDFs where the store saw them. It holds the store's lock
     while it reads and writes (waiting up to ``timeout`` seconds for a run that holds it), so
     a report is never made from one version while another is written; ``locked``: the caller
-    holds the lock already (``Batch.update_report``)."""
+    holds the lock already (``Batch.update_report``); ``pdfs``: the PDFs' paths of the current
+    manifest (:meth:`~outputs.store.Manifest.paths`), when the caller has them."""
     if not locked:
         with store.lock(timeout):
-            return update_report(store, series, locked=True)
-    return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths())
+            return update_report(store, series, locked=True, pdfs=pdfs)
+    return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths() if pdfs is None else pdfs)
 
 
 def series_page(series: str) -> str:
