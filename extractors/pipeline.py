@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -233,6 +233,7 @@ _TITLE_STATE = re.compile(rf"\s*(?:[\(\[]\s*|[{re.escape(DASHES)}:]\s*)(?:archiv
 _TITLE_SMALL = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "the", "to", "with", "its", "their"])
 
 
+@lru_cache(maxsize=1 << 16)  # every run assigns the series of every stored document again
 def factsheet_slug(source: str) -> str | None:
     """The slug of NATO's file name (``2111-factsheet-nato-eu-en.pdf`` → ``nato-eu``): the same for
     every edition of a factsheet, whatever its title says."""
@@ -245,6 +246,7 @@ def title_core(title: str) -> str:
     return _TITLE_STATE.sub("", title).strip()
 
 
+@lru_cache(maxsize=1 << 16)  # as factsheet_slug
 def title_key(title: str) -> str:
     """The content words of a title, as a slug: what stays when it is reworded around them
     ("NATO's relations with Ukraine", "Relations with Ukraine (Archived)" → ``relations-ukraine``)."""

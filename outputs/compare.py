@@ -74,8 +74,8 @@ def editions_by_series(documents: pd.DataFrame) -> dict[str, list[Edition]]:
     """Each series' editions, oldest first (an edition without a date first)."""
     out: dict[str, list[Edition]] = {}
     docs = documents.sort_values(["series", "edition", "source"], na_position="first")
-    for row in docs.itertuples(index=False):
-        out.setdefault(row.series, []).append(Edition(row.doc_id, _str(row.edition), row.source))
+    for series, doc_id, edition, source in zip(*(docs[c].tolist() for c in ("series", "doc_id", "edition", "source"))):
+        out.setdefault(series, []).append(Edition(doc_id, _str(edition), source))
     return out
 
 

@@ -147,7 +147,7 @@ def merge(
     changes = sort_changes(pd.concat(parts, ignore_index=True)) if parts else empty("changes")
     written = _written(old_docs, docs, touched, new_ids, rows, old_rows)
     old_changes = existing.get("changes", empty("changes"))
-    changed_series = touched | (set(old_changes["series"]) ^ set(changes["series"]))
+    changed_series = touched | (set(old_changes["series"].tolist()) ^ set(changes["series"].tolist()))
     return Merged(docs, changes, failures, rows, touched, written, changed_series)
 
 
@@ -158,7 +158,7 @@ def _failures_kept(old_fail: pd.DataFrame, docs: pd.DataFrame, results: Sequence
     new row replaces it) or was replaced at its path by other bytes (``superseded``), never
     because another file of the same name came in. A file whose bytes could not be read has no
     content identity and is known by its name: its row goes when a file of that name is tried."""
-    gone = set(docs["doc_id"]) | {r.doc_id for r in results if r.doc_id} | set(superseded)
+    gone = set(docs["doc_id"].tolist()) | {r.doc_id for r in results if r.doc_id} | set(superseded)
     hashed = old_fail["doc_id"].notna()
     return (hashed & ~old_fail["doc_id"].isin(gone)) | (~hashed & ~old_fail["source"].isin({r.source for r in results}))
 
@@ -166,8 +166,8 @@ def _failures_kept(old_fail: pd.DataFrame, docs: pd.DataFrame, results: Sequence
 def _series_moved(old_docs: pd.DataFrame, docs: pd.DataFrame, new_ids: set[str | None]) -> set[str]:
     """The series (before and after) of the documents that are new, re-processed, gone, or in
     another series than before: the only series whose pairs of editions can differ."""
-    before = dict(zip(old_docs["doc_id"], old_docs["series"], strict=True))
-    after = dict(zip(docs["doc_id"], docs["series"], strict=True))
+    before = dict(zip(old_docs["doc_id"].tolist(), old_docs["series"].tolist(), strict=True))
+    after = dict(zip(docs["doc_id"].tolist(), docs["series"].tolist(), strict=True))
     moved = {d for d, s in after.items() if d in new_ids or before.get(d) != s} | (set(before) - set(after))
     return {before[d] for d in moved if d in before} | {after[d] for d in moved if d in after}
 
@@ -179,7 +179,7 @@ def _written(old_docs: pd.DataFrame, docs: pd.DataFrame, touched: set[str], new_
     editions (looked for only in the ``touched`` series and among documents whose series or
     edition changed; their rows are compared with the store's)."""
     def where(df: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
-        return {d: (s, None if pd.isna(e) else e) for d, s, e in zip(df["doc_id"], df["series"], df["edition"], strict=True)}
+        return {d: (s, None if pd.isna(e) else e) for d, s, e in zip(df["doc_id"].tolist(), df["series"].tolist(), df["edition"].tolist(), strict=True)}
 
     before, after = where(old_docs), where(docs)
     new = {d for d in new_ids if d is not None}
@@ -233,7 +233,7 @@ def _pairs_to_compare(
         else:
             redone.add(series)
             todo.append((series, x, y))
-    keep = [key in kept for key in zip(old_changes["series"], old_changes["from_doc_id"], old_changes["to_doc_id"], strict=True)]
+    keep = [key in kept for key in zip(*(old_changes[c].tolist() for c in ("series", "from_doc_id", "to_doc_id")), strict=True)]
     return old_changes[keep], todo
 
 
@@ -328,7 +328,7 @@ def _overlay(docs: pd.DataFrame, fact_ids: Mapping[str, Mapping[FactKey, str]]) 
     """What a merge changes in a document's rows as they are read: its facts' series and
     edition (from ``documents``), its facts' ids, and the entity ids of its amounts and dates
     (their facts' ids)."""
-    where = {r.doc_id: (r.series, r.edition) for r in docs.itertuples(index=False)}
+    where = {d: (s, e) for d, s, e in zip(*(docs[c].tolist() for c in ("doc_id", "series", "edition")), strict=True)}
 
     def apply(name: str, doc_id: str, table: pa.Table) -> pa.Table:
         if name == "blocks" or not table.num_rows:
@@ -538,7 +538,7 @@ class Batch:
         assert self._spool is not None
         merged = merge(existing, self._spool, self._results, self.store.rows(), compare=compare, series_map=series_map,
                        changes_of=changes_of, superseded=self._superseded)
-        gone = set(existing["documents"]["series"]) - set(merged.documents["series"])
+        gone = set(existing["documents"]["series"].tolist()) - set(merged.documents["series"].tolist())
         self.summary.series = merged.touched | gone
         return merged
 
@@ -559,4 +559,6 @@ class Batch:
 
         if self._spool is None:
             raise RuntimeError("use the batch as a context manager: `with store.batch() as batch:`")
-        return update_report(self.store, series, locked=True)
+        # the manifest this batch wrote is the current one: not read again
+        pdfs = self.manifest.paths() if self.summary.written is not None else None
+        return update_report(self.store, series, locked=True, pdfs=pdfs)

@@ -25,12 +25,14 @@ import html
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -111,6 +113,7 @@ class Pair:
 _BLOCK_COLUMNS = ("doc_id", "block_id", "kind", "section", "text")
 
 
+@lru_cache(maxsize=4096)
 def edition_label(edition: str | None) -> str:
     """``"2019-02"`` → ``"February 2019"``; no edition → ``"undated"``."""
     if not edition:
@@ -136,8 +139,9 @@ def _text_key(value: object) -> tuple[bool, str]:
 def _editions(documents: pd.DataFrame) -> dict[str, list[EditionInfo]]:
     out: dict[str, list[EditionInfo]] = {}
     docs = documents.sort_values(["series", "edition", "source"], na_position="first")
-    for r in docs.itertuples(index=False):
-        out.setdefault(str(r.series), []).append(EditionInfo(str(r.doc_id), _str(r.edition), str(r.source), str(r.title)))
+    # columns as lists: itertuples over Arrow-backed columns was most of a large store's index
+    for series, doc_id, edition, source, title in zip(*(docs[c].tolist() for c in ("series", "doc_id", "edition", "source", "title"))):
+        out.setdefault(str(series), []).append(EditionInfo(str(doc_id), _str(edition), str(source), str(title)))
     return out
 
 
@@ -353,7 +357,8 @@ def report_tables(store: Store, series: Iterable[str] | None = None) -> dict[str
     changes = store.read("changes") if series is None else store.read_series("changes", set(shown["series"]))
     counts = None if series is None else store.read("changes", columns=["series", "level", "change"])
     ids = shown["doc_id"].tolist()
-    pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, changes) if len(p.changes)]
+    mine = _split_by(changes, "series", set(shown["series"]))  # one pass: a filter per series made this quadratic in the series
+    pairs = [p for name, eds in _editions(shown).items() for p in _pairs(name, eds, mine.get(name, changes.iloc[:0])) if len(p.changes)]
     return {
         "documents": documents,
         "changes": changes,
@@ -433,9 +438,9 @@ def write_report(
     documents = tables.get("documents", _EMPTY_DOCUMENTS)
     all_series = _editions(documents)
     wanted = set(all_series) if series is None else set(series) & set(all_series)
-    for name in sorted(wanted):
-        page = render_report(_of_series(tables, name), links=_pdf_links(folder, documents, pdfs or {}))
-        _atomic_write(folder / series_page(name), page)
+    links = _pdf_links(folder, documents, pdfs or {})
+    for name, rows in _by_series(tables, sorted(wanted)):
+        _atomic_write(folder / series_page(name), render_report(rows, links=links))
     pages = {series_page(n) for n in all_series}
     for stale in folder.glob("*.html"):
         if stale.name not in pages:
@@ -444,16 +449,18 @@ def write_report(
     return _atomic_write(out_dir / REPORT_NAME, index)
 
 
-def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0) -> Path:
+def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0,
+                  pdfs: Mapping[str, str] | None = None) -> Path:
     """Write the report of a store (:func:`write_report`): the pages of ``series`` (all when
     None), the index, links to the PDFs where the store saw them. It holds the store's lock
     while it reads and writes (waiting up to ``timeout`` seconds for a run that holds it), so
     a report is never made from one version while another is written; ``locked``: the caller
-    holds the lock already (``Batch.update_report``)."""
+    holds the lock already (``Batch.update_report``); ``pdfs``: the PDFs' paths of the current
+    manifest (:meth:`~outputs.store.Manifest.paths`), when the caller has them."""
     if not locked:
         with store.lock(timeout):
-            return update_report(store, series, locked=True)
-    return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths())
+            return update_report(store, series, locked=True, pdfs=pdfs)
+    return write_report(store.root, report_tables(store, series), series, pdfs=store.manifest().paths() if pdfs is None else pdfs)
 
 
 def series_page(series: str) -> str:
@@ -490,6 +497,46 @@ def _of_series(tables: Mapping[str, pd.DataFrame], series: str) -> dict[str, pd.
         else:
             out[name] = frame_
     return out
+
+
+def _split_by(frame: pd.DataFrame, column: str, keys: Iterable[Any] | None = None) -> dict[Any, pd.DataFrame]:
+    """``frame``'s rows by their value in ``column`` (in their order, the index kept), found in
+    one pass; only those of ``keys`` when given."""
+    if not len(frame):
+        return {}
+    at = frame.groupby(column, sort=False).indices
+    return {key: frame.iloc[at[key]] for key in (at if keys is None else keys) if key in at}
+
+
+def _by_series(tables: Mapping[str, pd.DataFrame], series: Iterable[str]) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
+    """``(name, _of_series(tables, name))`` for each of ``series``, the tables split in one pass
+    each (a filter of every table per series made the report quadratic in the store's size)."""
+    series = list(series)
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+    docs = _split_by(documents, "series", series)
+    split: dict[str, tuple[str, dict[Any, Any]]] = {}
+    for name, frame_ in tables.items():
+        if name == "documents":
+            continue
+        if "series" in frame_.columns:
+            split[name] = ("series", _split_by(frame_, "series", series))
+        elif "doc_id" in frame_.columns:
+            split[name] = ("doc_id", frame_.groupby("doc_id", sort=False).indices if len(frame_) else {})
+    for s in series:
+        mine = docs.get(s, documents.iloc[:0])
+        out = {"documents": mine}
+        ids = list(dict.fromkeys(mine["doc_id"]))
+        for name, frame_ in tables.items():
+            if name == "documents":
+                continue
+            if name not in split:
+                out[name] = frame_
+            elif split[name][0] == "series":
+                out[name] = split[name][1].get(s, frame_.iloc[:0])
+            else:  # the rows of the series' documents, in the table's order
+                at = [split[name][1][d] for d in ids if d in split[name][1]]
+                out[name] = frame_.iloc[np.sort(np.concatenate(at)) if at else []]
+        yield s, out
 
 
 def _pdf_links(folder: Path, documents: pd.DataFrame, pdfs: Mapping[str, str]) -> dict[str, str]:

@@ -47,6 +47,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,8 @@ ROW_GROUP_KEYS = 64
 PART_KEYS = 256
 #: A table with more parts of fewer than PART_KEYS / 4 keys has them merged when a version is written.
 MAX_SMALL_PARTS = 16
+#: Parts of one table read at the same time by :meth:`Store.read_arrow`.
+READ_THREADS = min(8, os.cpu_count() or 1)
 _VERSION = re.compile(r"^v(\d{6,})$")
 _PARQUET_MAGIC = b"PAR1"
 
@@ -220,6 +223,8 @@ class Store:
     def __init__(self, root: Path | str, keep_versions: int | None = None) -> None:
         self.root = Path(root)
         self._keep_versions = keep_versions
+        #: the manifest :meth:`check` parsed, handed to the next :meth:`manifest` of that version
+        self._checked: tuple[Path, tuple[int, int, int], Manifest] | None = None
 
     @property
     def keep_versions(self) -> int:
@@ -264,7 +269,7 @@ class Store:
         paths = snap.paths(name, wanted)
         filters = None if wanted is None else [("doc_id", "in", wanted)]
         with _reading(self.root, name):
-            tables = [pq.read_table(p, columns=columns, filters=filters) for p in paths]
+            tables = _read_tables(paths, columns, filters)
         table = pa.concat_tables([conform(name, t) if columns is None else t.select(columns).cast(schema) for t in tables]) if tables else schema.empty_table()
         return self._ordered(name, table, snap) if table.num_rows > 1 else table
 
@@ -274,6 +279,8 @@ class Store:
         if name in ROW_TABLES and "doc_id" in table.column_names:
             order = self.read_arrow("documents", columns=["doc_id"], snapshot=snap)["doc_id"].combine_chunks()
             rank = pc.index_in(table["doc_id"], value_set=order)
+            if rank.null_count == 0 and _ascending(rank):  # parts written in order (most reads): nothing to move
+                return table
             return table.combine_chunks().take(pc.sort_indices(pa.table({"r": rank}), [("r", "ascending")]))
         if name == "changes" and "series" in table.column_names:
             return table.combine_chunks().take(pc.sort_indices(table.select(["series"]), [("series", "ascending")]))
@@ -339,6 +346,9 @@ class Store:
         cur = snapshot.folder if snapshot is not None else self.current
         if cur is None:
             return Manifest()
+        checked, self._checked = self._checked, None
+        if checked is not None and checked[0] == cur and checked[1] == _stat_key(cur / MANIFEST):
+            return checked[2]  # parsed by check() a moment ago (a large store's manifest takes a while)
         try:
             return Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -417,7 +427,8 @@ class Store:
                 f"Restore {self.root} from a backup, or run `factsheets check --out {self.root} --forget-damaged` to drop those "
                 "rows so that the next ingest processes their PDFs again.")
         try:
-            Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8"))
+            key = _stat_key(cur / MANIFEST)
+            self._checked = (cur, key, Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8")))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             if not repair:
                 raise StoreDamagedError(f"{cur / MANIFEST} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
@@ -793,6 +804,26 @@ class _TableWriter:
                 writer.close()
 
 
+def _read_tables(paths: list[Path], columns: list[str] | None, filters: Any) -> list[pa.Table]:
+    """The parts at ``paths``, in order, read a few at a time (Arrow releases the GIL while
+    it reads and decodes: a table of many parts reads as fast as ``pd.read_parquet``'s)."""
+    def one(path: Path) -> pa.Table:
+        return pq.read_table(path, columns=columns, filters=filters)
+
+    if len(paths) < 2:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=min(len(paths), READ_THREADS)) as pool:
+        return list(pool.map(one, paths))
+
+
+def _ascending(values: pa.ChunkedArray) -> bool:
+    """Whether integer ``values`` (no nulls) never decrease."""
+    flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if len(flat) < 2:
+        return True
+    return bool(pc.all(pc.less_equal(flat.slice(0, len(flat) - 1), flat.slice(1))).as_py())
+
+
 def _frames(data: pd.DataFrame | Callable[[], Iterable[pd.DataFrame]] | None) -> Iterator[pd.DataFrame]:
     if data is None:
         return iter(())
@@ -848,9 +879,28 @@ def _part_problem(path: Path, part: Part) -> str | None:
     return None
 
 
+#: parts.json files read: (path, inode, size, mtime) -> their index. A version's parts.json is
+#: written once (a repair replaces the file: another inode); it names every key of every part,
+#: so a large store's took longer to parse than a run's other reads of it.
+_INDEXES: OrderedDict[tuple[Any, ...], dict[str, list[Part]]] = OrderedDict()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    """What tells a file from the one it replaced: inode, size, modification time."""
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _load_index(path: Path) -> dict[str, list[Part]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: [Part.from_json(p) for p in data["tables"].get(name, [])] for name in TABLES}
+    key = (str(path.absolute()), *_stat_key(path))
+    index = _INDEXES.get(key)
+    if index is None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        index = {name: [Part.from_json(p) for p in data["tables"].get(name, [])] for name in TABLES}
+        _INDEXES[key] = index
+        while len(_INDEXES) > 8:
+            _INDEXES.popitem(last=False)
+    return {name: list(parts) for name, parts in index.items()}  # the Parts are frozen; the lists are the caller's
 
 
 def _parts_json(index: Mapping[str, list[Part]]) -> str:

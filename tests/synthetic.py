@@ -41,21 +41,27 @@ class Samples:
         self.changes = tables["changes"]
         self.templates = docs["doc_id"].tolist()
         assert len(self.templates) == TEMPLATES
+        #: each template's rows of each table, with the contract's types (made once: a large store copies them 10,000 times)
+        self._template_rows = {
+            (name, t): concat_arrow(name, [table.filter(pa.compute.equal(table["doc_id"], t))])
+            for name, table in self._rows.items() for t in self.templates
+        }
+        self._document_rows = [docs.iloc[k].to_dict() for k in range(TEMPLATES)]
 
     def document_row(self, i: int) -> dict[str, Any]:
-        row = self.documents.iloc[i % TEMPLATES].to_dict()
+        row = dict(self._document_rows[i % TEMPLATES])
         group = i // TEMPLATES
         return {**row, "doc_id": doc_id(i), "source": source(row["source"], group), "series": _series(row["series"], group)}
 
     def rows(self, name: str, i: int) -> pa.Table:
-        template = self.templates[i % TEMPLATES]
-        table = self._rows[name]
-        table = table.filter(pa.compute.equal(table["doc_id"], template))
-        table = table.set_column(table.schema.get_field_index("doc_id"), "doc_id", pa.array([doc_id(i)] * table.num_rows, pa.string()))
+        table = self._template_rows[(name, self.templates[i % TEMPLATES])]
+        at = table.schema.get_field_index("doc_id")  # the same field (type, nullability): the table keeps the contract's schema
+        table = table.set_column(at, table.schema.field(at), pa.array([doc_id(i)] * table.num_rows, pa.string()))
         if name == "facts":
             row = self.document_row(i)
-            table = table.set_column(table.schema.get_field_index("series"), "series", pa.array([row["series"]] * table.num_rows, pa.string()))
-        return concat_arrow(name, [table])
+            at = table.schema.get_field_index("series")
+            table = table.set_column(at, table.schema.field(at), pa.array([row["series"]] * table.num_rows, pa.string()))
+        return table
 
     def manifest(self, numbers: Iterable[int], cache_key: str) -> Any:
         """The manifest a run would have written for documents ``numbers``."""
@@ -99,7 +105,7 @@ class Samples:
 
         def parts(name: str) -> Iterator[pd.DataFrame]:
             for k in range(0, len(order), docs_per_part):
-                yield concat_arrow(name, [self.rows(name, i) for i in order[k : k + docs_per_part]]).to_pandas(
+                yield pa.concat_tables([self.rows(name, i) for i in order[k : k + docs_per_part]]).to_pandas(
                     types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_date(t) else None)
 
         present = set(numbers)
