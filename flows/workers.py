@@ -147,7 +147,15 @@ class WorkerPool:
                     return
                 self._started += want
             for _ in range(want):
-                self._idle.put(_Worker(self._ctx, self.settings))
+                try:
+                    worker = _Worker(self._ctx, self.settings)
+                except (OSError, EOFError):
+                    if self._closed:  # the command ended (and stopped the fork server) first
+                        return
+                    raise
+                self._idle.put(worker)
+                if self._closed:  # closed while it started: the close did not see it
+                    worker.kill()
 
         thread = threading.Thread(target=start, name="warm-workers", daemon=True)
         thread.start()
@@ -210,7 +218,10 @@ class WorkerPool:
         self._idle.put(worker)
         return rows
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the idle workers: ask them (each finishes what it is doing first), or, with
+        ``kill``, kill them (at exit: a worker still loading the model would make the command
+        wait for it)."""
         with self._lock:
             self._closed = True
         while True:
@@ -218,7 +229,9 @@ class WorkerPool:
                 worker = self._idle.get_nowait()
             except queue.Empty:
                 break
-            if worker is not None:
+            if worker is not None and kill:
+                worker.kill()
+            elif worker is not None:
                 worker.stop()
 
     def __enter__(self) -> WorkerPool:
@@ -287,12 +300,13 @@ def pool_for(settings: Settings) -> WorkerPool:
 
 
 def close_pools() -> None:
-    """Stop every pool's workers, then the fork server (at exit)."""
+    """At exit: kill every pool's workers (they hold nothing to save; a worker warmed for a run
+    that found nothing new may still be loading the model), then the fork server."""
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
     for pool in pools:
-        pool.close()
+        pool.close(kill=True)
     _stop_fork_server()
 
 
