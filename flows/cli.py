@@ -88,7 +88,8 @@ def ingest(
     from flows.runners import task_runner
 
     flow = ingest_flow.with_options(task_runner=task_runner(runner, settings.workers, dask_address))
-    _guard_the_run(out)
+    if _GUARDED:  # the command's own process, not a caller's (typer's CliRunner, a notebook)
+        _guard_the_run(out)
     state, result = run_ingest(flow, paths=inputs, out=str(out), settings=settings, force=force,
                                urls=list(url or []), index_urls=list(index_url or []))
     if "error" in result:  # the run stopped before it could write (another run holds the store, the disk is full)
@@ -303,6 +304,10 @@ def _require_store(out: Path) -> None:
 
 #: How often the command checks that Prefect's temporary server is alive, seconds.
 SERVER_CHECK_S = 1.0
+#: Set by :func:`main`: the process is the command's, so an interrupt or a dead temporary server
+#: may end it. ``app`` invoked in another program's process (a test's ``CliRunner``) installs no
+#: signal handler and no watch that could end that program.
+_GUARDED = False
 
 
 def _stop(code: int, message: str) -> None:
@@ -356,6 +361,8 @@ def _guard_the_run(out: Path) -> None:
 
 
 def main() -> None:
+    global _GUARDED
+    _GUARDED = True
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     try:
         app()

@@ -52,16 +52,24 @@ def test_some_failed_exits_1_and_names_them(tmp_path):
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_store_held_by_another_run_exits_3_and_says_so(tmp_path, monkeypatch):
+    import signal
+    import threading
+
     from outputs.store import Store
 
     out = tmp_path / "out"
     monkeypatch.setenv("FACTSHEETS_LOCK_TIMEOUT_S", "0.5")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     with Store(out).lock():
         result = runner.invoke(app, ["ingest", str(NATO_EU_2019), "--out", str(out), "--model", "none"])
     assert result.exit_code == 3, result.output
     errors = [line for line in result.output.splitlines() if "another factsheets run is writing" in line]
     assert errors and "FACTSHEETS_LOCK_TIMEOUT_S" in errors[-1] and "Traceback" not in result.output
     assert [p.name for p in out.iterdir()] == [".lock"]  # nothing written
+    # run inside another program (this test's), the command may not end it: no handler, no watch
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    assert "watch-prefect-server" not in [t.name for t in threading.enumerate()]
 
 
 @pytest.fixture(scope="module")
