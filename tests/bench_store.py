@@ -22,9 +22,10 @@ its marker (a build that was stopped) is built again. Building the 10,000-docume
 few minutes (the samples' rows copied, validated and written; about 6,700 series pages).
 
 Targets (issue #20): adding 1 document to the 200-document store takes at most 1.2 × the time
-of adding it to the 20-document store, and an add writes at most 10 % of the store's bytes, for
-stores of 200 documents or more (10 documents added to the 20-document store are a third of it:
-its figures are in the table, not in the target).
+of adding it to the 20-document store, and writes at most 10 % of the store's bytes. Beyond
+them, the section shows the worst add to a store of 200 documents or more (10 documents added
+to the 20-document store are a third of it: its figures are in the table only) and how the
+time of adding 1 document grows from the 200-document store to the large one.
 Figures go to their own section of ``BENCHMARKS.md`` (before ``tests.bench_cli``'s section).
 """
 
@@ -242,17 +243,23 @@ def main(argv: list[str] | None = None) -> int:
                      f"{b['written'] / 1e3:.0f} kB | {b['total'] / 1e6:.1f} MB | {b['written'] / b['total']:.1%} |")
     worst_key, worst = max(((key, x["written"] / x["total"]) for key, v in rows.items() if key[0] >= BYTES_FROM for x in v),
                            key=lambda kv: kv[1])
+    anchor = max(x["written"] / x["total"] for x in rows[(200, 1)])  # its worst round
+    big = best[(args.big, 1)]["seconds"] / best[(200, 1)]["seconds"]
     lines += [
         "",
-        "| target | value | |",
+        "| target (issue #20) | value | |",
         "|---|---:|---|",
         f"| add 1 document: 200-document store / 20-document store (time) | {growth:.2f} | ≤ {TARGET_GROWTH} {'met' if growth <= TARGET_GROWTH else 'NOT met'} |",
-        f"| bytes written / store bytes, worst add to a store of {BYTES_FROM} documents or more ({worst_key[1]} to {worst_key[0]}) "
-        f"| {worst:.1%} | ≤ {TARGET_BYTES:.0%} {'met' if worst <= TARGET_BYTES else 'NOT met'} |",
+        f"| add 1 document to the 200-document store: bytes written / store bytes (worst round) | {anchor:.1%} | ≤ {TARGET_BYTES:.0%} "
+        f"{'met' if anchor <= TARGET_BYTES else 'NOT met'} |",
         "",
-        f"The bytes target is for stores of {BYTES_FROM} documents or more (the issue's anchor: 1 document added to the "
-        f"200-document store, {best[(200, 1)]['written'] / best[(200, 1)]['total']:.1%}); the 20-document store's adds are in "
-        "the table above but not in the target: 10 documents added to it are a third of the store.",
+        "| beyond the targets | value | |",
+        "|---|---:|---|",
+        f"| bytes written / store bytes, worst add to a store of {BYTES_FROM} documents or more ({worst_key[1]} to {worst_key[0]}, worst round) "
+        f"| {worst:.1%} | {'≤' if worst <= TARGET_BYTES else '>'} {TARGET_BYTES:.0%} |",
+        f"| add 1 document: {args.big}-document store / 200-document store (time) | {big:.2f} | (a store {args.big // 200}× larger) |",
+        "",
+        "The 20-document store's adds are in the table above but in no bytes row: 10 documents added to it are a third of the store.",
         "",
         "| read `entities` whole | rows | pandas `pd.read_parquet(DIR/entities)` (s) | DuckDB `read_parquet('DIR/entities/*.parquet')` (s) | `Store.read` (s) |",
         "|---:|---:|---:|---:|---:|",
