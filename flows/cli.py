@@ -378,12 +378,11 @@ def main() -> None:
 
 def _leave(code: int) -> None:
     """Exit as Python would, without its last step: when the command is done, the other threads
-    are joined and the exit handlers run (Prefect's services drain, the workers stop), but the
+    are ended and joined (``threading._shutdown``, what Python runs first at exit) and the exit
+    handlers run (Prefect's services drain, the workers stop), but the
     interpreter's teardown of everything imported (Prefect, pandas, pyarrow: about a second)
     is skipped, for a process that ends here anyway."""
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    threading._shutdown()  # type: ignore[attr-defined]  # as at exit: thread pools told to end, threads joined
     import atexit
 
     atexit._run_exitfuncs()

@@ -310,10 +310,11 @@ def close_pools() -> None:
     _stop_fork_server()
 
 
-def _stop_fork_server() -> None:
+def _stop_fork_server(reap: bool = True) -> None:
     """Kill the fork server: it runs nothing, only holds the pipeline's imports, and asked to
     stop it would tear them down for a second after this process has gone, holding this
-    process's output open (a caller waiting for it to close waits that second too)."""
+    process's output open (a caller waiting for it to close waits that second too). ``reap``:
+    close its pipe and wait for it (takes the fork server's lock: not from a signal handler)."""
     import multiprocessing.forkserver as forkserver
 
     server = forkserver._forkserver
@@ -321,8 +322,9 @@ def _stop_fork_server() -> None:
     if pid:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            server._stop()  # type: ignore[attr-defined]  # closes its pipe, reaps it
+        if reap:
+            with contextlib.suppress(OSError):
+                server._stop()  # type: ignore[attr-defined]
 
 
 def kill_children() -> None:
@@ -336,7 +338,7 @@ def kill_children() -> None:
     for child in mp.active_children():
         with contextlib.suppress(ProcessLookupError):
             os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
-    _stop_fork_server()
+    _stop_fork_server(reap=False)  # from a signal handler, which may have interrupted a holder of its lock
 
 
 atexit.register(close_pools)
