@@ -113,8 +113,8 @@ def merge(
     """Merge ``results`` (whose blocks and entities are in ``new_rows``) into the store's
     ``documents``, ``changes`` and ``failures`` (``existing``; its blocks and entities in
     ``old_rows``): a re-ingested document replaces its rows; every document's series is
-    assigned again (:func:`assign_series`); ``changes`` is recomputed for the pairs of editions next to a new or re-processed document,
-    or that are new pairs of a series. With ``changes_of`` (the stored change rows of some
+    assigned again (:func:`assign_series`); ``changes`` is recomputed for the pairs of editions
+    next to a new or re-processed document, or that are new pairs of a series. With ``changes_of`` (the stored change rows of some
     series), only the series a new, re-processed or moved document is or was in are read, and
     the merged ``changes`` holds only theirs (the others' rows stay as stored). A stored
     failure stays until its file succeeds or fails again (:func:`_failures_kept`);

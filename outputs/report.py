@@ -481,24 +481,6 @@ def _atomic_write(path: Path, text: str) -> Path:
     return path
 
 
-def _of_series(tables: Mapping[str, pd.DataFrame], series: str) -> dict[str, pd.DataFrame]:
-    """The tables' rows of one series."""
-    documents = tables.get("documents", _EMPTY_DOCUMENTS)
-    docs = documents[documents["series"] == series]
-    ids = set(docs["doc_id"])
-    out = {"documents": docs}
-    for name, frame_ in tables.items():
-        if name == "documents":
-            continue
-        if "series" in frame_.columns:
-            out[name] = frame_[frame_["series"] == series]
-        elif "doc_id" in frame_.columns:
-            out[name] = frame_[frame_["doc_id"].isin(ids)]
-        else:
-            out[name] = frame_
-    return out
-
-
 def _split_by(frame: pd.DataFrame, column: str, keys: Iterable[Any] | None = None) -> dict[Any, pd.DataFrame]:
     """``frame``'s rows by their value in ``column`` (in their order, the index kept), found in
     one pass; only those of ``keys`` when given."""
@@ -509,8 +491,11 @@ def _split_by(frame: pd.DataFrame, column: str, keys: Iterable[Any] | None = Non
 
 
 def _by_series(tables: Mapping[str, pd.DataFrame], series: Iterable[str]) -> Iterator[tuple[str, dict[str, pd.DataFrame]]]:
-    """``(name, _of_series(tables, name))`` for each of ``series``, the tables split in one pass
-    each (a filter of every table per series made the report quadratic in the store's size)."""
+    """``(name, the tables' rows of that series)`` for each of ``series``: the documents and the
+    rows of tables with a ``series`` column by their series, those of other tables with a
+    ``doc_id`` by the series' documents (in the table's order), other tables whole. Each table
+    is split in one pass (a filter of every table per series made the report quadratic in the
+    store's size)."""
     series = list(series)
     documents = tables.get("documents", _EMPTY_DOCUMENTS)
     docs = _split_by(documents, "series", series)
