@@ -299,13 +299,18 @@ def pool_for(settings: Settings) -> WorkerPool:
         return pool
 
 
-def close_pools() -> None:
-    """At exit: kill every pool's workers (they hold nothing to save; a worker warmed for a run
-    that found nothing new may still be loading the model), then the fork server."""
+def _take_pools() -> list[WorkerPool]:
+    """Every pool of this process, forgotten by :func:`pool_for` (the next call makes a new one)."""
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
-    for pool in pools:
+    return pools
+
+
+def close_pools() -> None:
+    """At exit: kill every pool's workers (they hold nothing to save; a worker warmed for a run
+    that found nothing new may still be loading the model), then the fork server."""
+    for pool in _take_pools():
         pool.close(kill=True)
     _stop_fork_server()
 
@@ -330,10 +335,7 @@ def _stop_fork_server(reap: bool = True) -> None:
 def kill_children() -> None:
     """Stop every process this one started for documents, at once: the workers of every pool
     and the fork server that starts them (on an interrupt, when there is no time to ask)."""
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
+    for pool in _take_pools():
         pool._closed = True
     for child in mp.active_children():
         with contextlib.suppress(ProcessLookupError):
