@@ -31,7 +31,7 @@ import pyarrow as pa
 from schemas.errors import FactsheetError, Failure, FileNameError, UnreadablePDFError, UsageError
 from schemas.records import FACT_LABELS
 from schemas.settings import Settings
-from schemas.tables import concat_arrow, empty, frame
+from schemas.tables import DOCUMENT_ORDER, concat_arrow, empty, frame
 
 from .compare import Edition, JobsResult, PairJob, compare_jobs, editions_by_series, finish_changes, sort_changes
 from .facts import Key as FactKey
@@ -64,6 +64,8 @@ class Merged:
     touched: set[str] = field(default_factory=set)  # series with a new document or a pair compared again
     written: dict[str, set[str]] = field(default_factory=dict)
     changed_series: set[str] = field(default_factory=set)
+    #: the series whose rows of ``documents`` differ from the store's (None: write it whole)
+    document_series: set[str] | None = None
 
     def parts(self, name: str, docs_per_part: int = CHUNK_DOCS, doc_ids: Iterable[str] | None = None) -> Iterator[pd.DataFrame]:
         """The rows of ``name`` (of ``doc_ids`` only, when given), ``docs_per_part`` documents at a time."""
@@ -75,12 +77,16 @@ class Merged:
             yield self.rows.frame(name, ids[i : i + docs_per_part])
 
     def tables(self) -> dict[str, TableData]:
-        """For ``Store.write``: ``documents`` and ``failures`` whole; of the others, what
-        changed (a :class:`~outputs.store.Delta`: the rows of the documents in ``written``, the
-        change rows of ``changed_series``), the large tables as functions that yield their parts."""
+        """For ``Store.write``: ``failures`` whole; of the others, what changed (a
+        :class:`~outputs.store.Delta`: the rows of the series in ``document_series``, of the
+        documents in ``written``, the change rows of ``changed_series``), the large tables as
+        functions that yield their parts."""
         from .store import Delta
 
-        out: dict[str, TableData] = {"documents": self.documents, "failures": self.failures}
+        docs: TableData = self.documents
+        if self.document_series is not None:
+            docs = Delta(self.document_series, self.documents[self.documents["series"].isin(self.document_series)])
+        out: dict[str, TableData] = {"documents": docs, "failures": self.failures}
         for name in ROW_TABLES:
             keys = self.written.get(name, set())
             out[name] = Delta(keys, partial(self.parts, name, CHUNK_DOCS, keys))
@@ -126,9 +132,10 @@ def merge(
     kept = old_docs[~old_docs["doc_id"].isin(new_ids)]
     docs = pd.concat([kept, new_docs], ignore_index=True) if len(kept) else new_docs
     docs = assign_series(docs, series_map)
-    docs = docs.sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
+    docs = docs.sort_values(list(DOCUMENT_ORDER), na_position="first").reset_index(drop=True)
+    moved = _series_moved(old_docs, docs, new_ids)
     if changes_of is not None:
-        existing = {**existing, "changes": changes_of(_series_moved(old_docs, docs, new_ids))}
+        existing = {**existing, "changes": changes_of(moved)}
     old_fail = existing.get("failures", empty("failures"))
     old_fail = old_fail[_failures_kept(old_fail, docs, results, superseded)]
     new_fail = frame("failures", [r.failure.row() for r in results if r.failure])
@@ -148,7 +155,7 @@ def merge(
     written = _written(old_docs, docs, touched, new_ids, rows, old_rows)
     old_changes = existing.get("changes", empty("changes"))
     changed_series = touched | (set(old_changes["series"].tolist()) ^ set(changes["series"].tolist()))
-    return Merged(docs, changes, failures, rows, touched, written, changed_series)
+    return Merged(docs, changes, failures, rows, touched, written, changed_series, moved)
 
 
 def _failures_kept(old_fail: pd.DataFrame, docs: pd.DataFrame, results: Sequence[ProcessedPDF],

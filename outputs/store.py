@@ -6,16 +6,19 @@ Layout of ``DIR``::
     DIR/entities          -> .current/entities       (likewise documents, blocks, facts, changes, failures)
     DIR/.current          -> .versions/v000042       (the complete set in use)
     DIR/.versions/v000042/entities/part-000017-0000.parquet ...   the parts of this version
-    DIR/.versions/v000042/manifest.json              documents' cache keys and file names
-    DIR/.versions/v000042/parts.json                 each part's keys (documents or series), rows, bytes
+    DIR/.versions/v000042/keys/entities/part-000017-0000.json     each keyed part's keys (documents or series)
+    DIR/.versions/v000042/manifest/000017.json ...   the manifest's segments: documents' cache keys and file names
+    DIR/.versions/v000042/parts.json                 each part's rows and bytes
     DIR/.lock                                        held by the run that writes
 
-A part is never changed once written. A version's folder holds a hard link to each part it
-has: the parts it shares with the version before are linked, not copied, so a run writes only
-its new parts, the two small tables (``documents``, ``failures``) and the two JSON files.
-The rows of one document (``blocks``, ``entities``, ``facts``) or one series (``changes``) are
-always in one part; a run that changes rows of a document already stored rewrites the part
-that held them (without them) and writes them anew.
+A part is never changed once written, nor is its keys file or a manifest segment. A version's
+folder holds a hard link to each of them: what it shares with the version before is linked,
+not copied, so a run writes only its new parts (with their keys files), the ``failures``
+table, one manifest segment (what the run changed in the manifest) and ``parts.json`` (a line
+per part, not per document). The rows of one document (``blocks``, ``entities``, ``facts``) or
+one series (``documents``, ``changes``) are always in one part; a run that changes rows of a
+document or series already stored rewrites the part that held them (without them) and writes
+them anew.
 
 A run builds the new version in a hidden folder (every new file flushed to disk), renames it,
 then points ``.current`` at it with one ``rename``: a reader, or a run killed at any moment,
@@ -24,10 +27,13 @@ sees the old set or the new one, never a mix. ``DIR/entities`` goes through ``.c
 pin one version for the whole read. The last :attr:`Store.keep_versions` versions are kept
 (``FACTSHEETS_KEEP_VERSIONS``, default 2); older ones are removed, and with them the parts no
 version links any more. Many small parts are merged (:meth:`Store.compact`, automatic past
-:data:`MAX_SMALL_PARTS`).
+:data:`MAX_SMALL_PARTS`), and so are manifest segments (:func:`_merge_segments`).
 
-``manifest.json`` records, for each document, the cache key it was processed with and every
-file name it was seen under, so an unchanged inbox is a no-op.
+The manifest records, for each document, the cache key it was processed with and every file
+name it was seen under, so an unchanged inbox is a no-op. Its segments are applied in order
+(an entry of a later one replaces the earlier, ``null`` removes it; a segment marked ``full``
+is the whole manifest). A store of an earlier layout (``manifest.json``, ``parts.json`` with
+every key of every part) is read as it is; the next run writes the new layout.
 
 A store is checked when a batch opens it (:meth:`Store.check`): a part that was deleted is
 linked again from an older version that holds it, a damaged manifest is rebuilt, and what
@@ -65,6 +71,7 @@ from schemas.errors import OutputError, StoreBusyError
 from schemas.settings import Settings
 from schemas.tables import (
     ARROW,
+    DOCUMENT_ORDER,
     TABLES,
     conform,
     empty,
@@ -84,11 +91,15 @@ log = logging.getLogger(__name__)
 CURRENT = ".current"
 VERSIONS = ".versions"
 LOCK = ".lock"
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # the manifest of stores written before its segments
+MANIFEST_DIR = "manifest"
+KEYS_DIR = "keys"
 PARTS = "parts.json"
+#: The layout ``parts.json`` says it is in (2: every key of every part in it; 3: keys files, manifest segments).
+FORMAT = 3
 SPOOL = ".spool"
 #: The column whose value keeps a table's rows together in one part (the others are written whole).
-KEYS = {"blocks": "doc_id", "entities": "doc_id", "facts": "doc_id", "changes": "series"}
+KEYS = {"documents": "series", "blocks": "doc_id", "entities": "doc_id", "facts": "doc_id", "changes": "series"}
 #: Keys (documents, series) per Parquet row group, and at most per part.
 ROW_GROUP_KEYS = 64
 PART_KEYS = 256
@@ -171,8 +182,8 @@ class Manifest:
 @dataclass(frozen=True)
 class Part:
     """One Parquet file of a table in a version: its path in the version folder, the keys
-    (documents or series) whose rows it holds (None: a table written whole, or a store of the
-    old layout), its rows and its size."""
+    (documents or series) whose rows it holds (None: a table written whole, a store of the
+    old layout, or a part whose keys are lost with its file), its rows and its size."""
 
     file: str
     keys: tuple[str, ...] | None
@@ -182,14 +193,31 @@ class Part:
     groups: tuple[int, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "keys": None if self.keys is None else list(self.keys), "rows": self.rows, "bytes": self.bytes,
-                "groups": None if self.groups is None else list(self.groups)}
+        """Its line in ``parts.json``; the keys are in its keys file (:meth:`keys_json`)."""
+        out: dict[str, Any] = {"file": self.file, "rows": self.rows, "bytes": self.bytes}
+        if self.keys is None:
+            out["keys"] = None
+        else:
+            out["nkeys"] = len(self.keys)
+        return out
+
+    def keys_json(self) -> str:
+        """The part's keys file: its keys and how many of them each row group holds."""
+        return json.dumps({"keys": list(self.keys or ()), "groups": None if self.groups is None else list(self.groups)},
+                          separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Part:
+    def from_json(cls, data: Mapping[str, Any], version: Path | None = None) -> Part:
+        """A part from its line in ``parts.json``: the keys inline (the earlier layout) or in its
+        keys file in ``version`` (read from the part's own rows when that file is damaged)."""
         keys, groups = data.get("keys"), data.get("groups")
-        return cls(str(data["file"]), None if keys is None else tuple(keys), int(data["rows"]), int(data["bytes"]),
-                   None if groups is None else tuple(int(g) for g in groups))
+        file, rows, size = str(data["file"]), int(data["rows"]), int(data["bytes"])
+        if "nkeys" in data and version is not None:
+            found = _keys_file(version, file, int(data["nkeys"]))
+            if found is None:
+                found = _keys_of_part(version / file)
+            keys, groups = (None, None) if found is None else found
+        return cls(file, None if keys is None else tuple(keys), rows, size, None if groups is None else tuple(int(g) for g in groups))
 
     def row_groups(self) -> dict[str, int]:
         """key -> the row group that holds its rows (empty when not known)."""
@@ -268,8 +296,13 @@ class Store:
             return schema.empty_table()
         paths = snap.paths(name, wanted)
         filters = None if wanted is None else [("doc_id", "in", wanted)]
+        sort = name == "documents" and bool(paths)  # parts hold whole series, not in order (nor a part rewritten by a run)
+        read = columns if columns is None or not sort else list(dict.fromkeys([*columns, *DOCUMENT_ORDER]))
         with _reading(self.root, name):
-            tables = _read_tables(paths, columns, filters)
+            tables = _read_tables(paths, read, filters)
+        if sort:
+            table = _in_document_order(pa.concat_tables([conform(name, t) if read is None else t.select(read) for t in tables]))
+            return table if columns is None else table.select(columns).cast(schema)
         table = pa.concat_tables([conform(name, t) if columns is None else t.select(columns).cast(schema) for t in tables]) if tables else schema.empty_table()
         return self._ordered(name, table, snap) if table.num_rows > 1 else table
 
@@ -347,12 +380,12 @@ class Store:
         if cur is None:
             return Manifest()
         checked, self._checked = self._checked, None
-        if checked is not None and checked[0] == cur and checked[1] == _stat_key(cur / MANIFEST):
+        if checked is not None and checked[0] == cur and checked[1] == _manifest_stat(cur):
             return checked[2]  # parsed by check() a moment ago (a large store's manifest takes a while)
         try:
-            return Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8"))
+            return _read_manifest(cur)
         except (OSError, ValueError, UnicodeDecodeError) as exc:
-            log.warning("%s is damaged (%s); rebuilt from the documents table and an older version", cur / MANIFEST, exc)
+            log.warning("the manifest of %s is damaged (%s); rebuilt from the documents table and an older version", cur, exc)
             return self.recover_manifest(cur)
 
     def recover_manifest(self, version: Path) -> Manifest:
@@ -363,7 +396,7 @@ class Store:
         for other in sorted(self._versions(), key=lambda p: p.name, reverse=True):
             if other.name < version.name:
                 try:
-                    older = Manifest.from_json((other / MANIFEST).read_text(encoding="utf-8"))
+                    older = _read_manifest(other)
                     break
                 except (OSError, ValueError, UnicodeDecodeError):
                     continue
@@ -378,7 +411,7 @@ class Store:
     # ------------------------------------------------------------------------------ checking
     def check(self, repair: bool = True) -> list[str]:
         """Check the current version: every part there and whole (size, Parquet footer),
-        ``manifest.json`` and ``parts.json`` readable, the links in place. With ``repair``, what
+        its keys file, the manifest and ``parts.json`` readable, the links in place. With ``repair``, what
         can be mended is (a part linked again from an older version that holds it, a manifest
         rebuilt, ``.current`` pointed at the newest complete version when it is gone) and the
         list of what was done is returned; what cannot raises :class:`StoreDamagedError`."""
@@ -386,7 +419,7 @@ class Store:
         versions = self._versions()
         cur = self.current
         if cur is None:
-            complete = [v for v in versions if (v / PARTS).is_file() or (v / MANIFEST).is_file()]
+            complete = [v for v in versions if (v / PARTS).is_file() or (v / MANIFEST).is_file() or (v / MANIFEST_DIR).is_dir()]
             if not complete:
                 return done
             if not repair:
@@ -394,14 +427,17 @@ class Store:
             self._switch(complete[-1])
             done.append(f"{CURRENT} pointed at {complete[-1].name} (it was missing)")
             cur = complete[-1]
+        format_ = 0
         try:
             if (cur / PARTS).exists():
                 _load_index(cur / PARTS)
+                format_ = int(json.loads((cur / PARTS).read_text(encoding="utf-8")).get("format", 2))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             if not repair:
                 raise StoreDamagedError(f"{cur / PARTS} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
             _atomic_text(cur / PARTS, _parts_json(self._scan_parts(cur)))
             done.append(f"{PARTS} rebuilt from the parts' files")
+            format_ = FORMAT
         broken: list[str] = []
         keys: set[str] = set()
         for name, parts in self._index(cur).items():
@@ -420,6 +456,8 @@ class Store:
                     path.unlink()
                 _link_or_copy(source, path)
                 done.append(f"{part.file} linked again from {source.parent.parent.name}")
+            if repair and name in KEYS and format_ >= FORMAT:
+                done += self._mend_keys(cur, parts, versions)
         if broken:
             what = f" (they hold the rows of {len(keys)} document(s) or series)" if keys else ""
             raise StoreDamagedError(
@@ -427,13 +465,13 @@ class Store:
                 f"Restore {self.root} from a backup, or run `factsheets check --out {self.root} --forget-damaged` to drop those "
                 "rows so that the next ingest processes their PDFs again.")
         try:
-            key = _stat_key(cur / MANIFEST)
-            self._checked = (cur, key, Manifest.from_json((cur / MANIFEST).read_text(encoding="utf-8")))
+            key = _manifest_stat(cur)
+            self._checked = (cur, key, _read_manifest(cur))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             if not repair:
-                raise StoreDamagedError(f"{cur / MANIFEST} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
-            _atomic_text(cur / MANIFEST, self.recover_manifest(cur).to_json())
-            done.append(f"{MANIFEST} rebuilt from the documents table and the version before ({type(exc).__name__}: {exc})")
+                raise StoreDamagedError(f"the manifest of {cur} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
+            self._replace_manifest(cur, self.recover_manifest(cur))
+            done.append(f"the manifest rebuilt from the documents table and the version before ({type(exc).__name__}: {exc})")
         if repair:
             self._ensure_table_links()
         return done
@@ -453,20 +491,69 @@ class Store:
                 if _part_problem(cur / part.file, part) is None:
                     continue
                 if part.keys is None:
-                    raise StoreDamagedError(f"{part.file} of {name} is damaged and holds the whole table; restore {self.root} from a backup.")
+                    raise StoreDamagedError(f"{part.file} of {name} is damaged and which rows it held is not known (it holds the whole "
+                                            f"table, or its keys file is lost too); restore {self.root} from a backup.")
                 (lost_series if KEYS[name] == "series" else lost).update(part.keys)
-        docs = self.read("documents")
-        dropped = docs[docs["doc_id"].isin(lost)]
+        docs = self._read_intact("documents", cur, index["documents"])
         manifest = self.manifest()
+        source = dict(zip(docs["doc_id"].tolist(), docs["source"].tolist(), strict=True))
+        if any(_part_problem(cur / p.file, p) for p in index["documents"]):  # documents whose row went with its part
+            lost |= set(manifest.documents) - set(source)
+        dropped = sorted(source.get(d) or min(manifest.documents[d].get("sources") or [d])
+                         for d in lost if d in source or d in manifest.documents)
         for doc_id in lost:
             manifest.documents.pop(doc_id, None)
-        lost_series |= set(dropped["series"])
+        lost_series |= set(docs.loc[docs["doc_id"].isin(lost), "series"].tolist())
         tables: dict[str, TableData] = {"documents": docs[~docs["doc_id"].isin(lost)].reset_index(drop=True), "failures": Delta(set())}
         for name in ROW_TABLES:
             tables[name] = Delta(set(lost))
         tables["changes"] = Delta(lost_series)  # changes of the series that lost a document: made again next run
         self.write(tables, manifest, skip_damaged=True)
-        return sorted(dropped["source"])
+        return dropped
+
+    def _read_intact(self, name: str, version: Path, parts: list[Part]) -> pd.DataFrame:
+        """The rows of ``name`` in the parts of ``version`` that are whole, in the store's order."""
+        good = [version / p.file for p in parts if _part_problem(version / p.file, p) is None]
+        with _reading(self.root, name):
+            tables = [conform(name, t) for t in _read_tables(good, None, None)]
+        table = pa.concat_tables(tables) if tables else ARROW[name].empty_table()
+        return frame_from_arrow(name, [_in_document_order(table) if name == "documents" else table])
+
+    def _mend_keys(self, version: Path, parts: list[Part], versions: list[Path]) -> list[str]:
+        """Keys files of ``version`` that are missing or damaged: linked again from another
+        version, or written from the keys read from the part (``Part.from_json`` did)."""
+        done = []
+        for part in parts:
+            if part.keys is None or _keys_file(version, part.file, len(part.keys)) is not None:
+                continue
+            path = _keys_path(version, part.file)
+            source = next((o for o in reversed(versions) if o != version
+                           and _keys_file(o, part.file, len(part.keys or ())) is not None), None)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if source is not None:
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.unlink(missing_ok=True)
+                _link_or_copy(_keys_path(source, part.file), tmp)
+                os.replace(tmp, path)
+                done.append(f"{KEYS_DIR}/{Path(part.file).with_suffix('.json')} linked again from {source.name}")
+            else:
+                _atomic_text(path, part.keys_json(), fsync=True)
+                done.append(f"{KEYS_DIR}/{Path(part.file).with_suffix('.json')} written again from its part's rows")
+        return done
+
+    def _replace_manifest(self, version: Path, manifest: Manifest) -> None:
+        """Put ``manifest`` in place of the damaged one of ``version``, as one full segment in
+        place of its newest (a reader sees the old segments or the full one, which replaces
+        them), then remove the others."""
+        folder = version / MANIFEST_DIR
+        if not folder.is_dir():
+            _atomic_text(version / MANIFEST, manifest.to_json(), fsync=True)
+            return
+        old = _segments(version)
+        newest = old[-1] if old else folder / f"{int(version.name[1:]):06d}.json"
+        _atomic_text(newest, _segment_json(manifest.documents, manifest.failed, full=True), fsync=True)
+        for path in old[:-1]:
+            path.unlink()
 
     # ------------------------------------------------------------------------------ locking
     @contextmanager
@@ -518,10 +605,13 @@ class Store:
                 for name in TABLES:
                     writer = _TableWriter(name, staging, number)
                     index[name] = writer.write(tables.get(name), base, compact, skip_damaged)
-                _atomic_text(staging / MANIFEST, manifest.to_json(), fsync=True)
+                _write_manifest(staging, base.folder if base is not None else None, manifest, number)
                 _atomic_text(staging / PARTS, _parts_json(index), fsync=True)
-                for name in TABLES:
-                    _fsync_dir(staging / name)
+                for folder in (*(staging / n for n in TABLES), *(staging / KEYS_DIR / n for n in KEYS), staging / MANIFEST_DIR):
+                    if folder.is_dir():
+                        _fsync_dir(folder)
+                if (staging / KEYS_DIR).is_dir():
+                    _fsync_dir(staging / KEYS_DIR)
                 _fsync_dir(staging)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -589,13 +679,15 @@ class Store:
         for name in TABLES:
             parts = []
             for f in sorted((version / name).glob("*.parquet")) if (version / name).is_dir() else []:
-                key = KEYS.get(name)
+                file = f"{name}/{f.name}"
                 try:
-                    keys = tuple(dict.fromkeys(pq.read_table(f, columns=[key])[key].to_pylist())) if key else None
                     rows = pq.ParquetFile(f).metadata.num_rows
                 except (OSError, pa.ArrowException):
-                    keys, rows = (), -1
-                parts.append(Part(f"{name}/{f.name}", keys, rows, f.stat().st_size))
+                    rows = -1
+                found = (_keys_of_part(f) or ([], None)) if name in KEYS else None
+                keys, groups = (None, None) if found is None else found
+                parts.append(Part(file, None if keys is None else tuple(keys), rows, f.stat().st_size,
+                                  None if groups is None else tuple(groups)))
             out[name] = parts
         return out
 
@@ -701,6 +793,7 @@ class _TableWriter:
     def __init__(self, name: str, staging: Path, number: int) -> None:
         self.name = name
         self.key = KEYS.get(name)
+        self.staging = staging
         self.folder = staging / name
         self.folder.mkdir()
         self.number = number
@@ -722,7 +815,7 @@ class _TableWriter:
             new = _frames(data if not isinstance(data, Delta) else data.rows)
         for p in kept:
             assert base is not None  # parts are kept only from a version before
-            self._link(base.folder / p.file, p)
+            self._link(base.folder, p)
         self._write_new(new)
         small = [p for p in self.parts if p.keys is not None and len(p.keys) < PART_KEYS // 4]
         if self.key and len(small) > MAX_SMALL_PARTS:
@@ -749,14 +842,25 @@ class _TableWriter:
         files = [(self.folder / Path(p.file).name) for p in small]
         self.parts = [p for p in self.parts if p not in small]
         tables = [conform(self.name, pq.read_table(f)) for f in files]
-        for f in files:
+        for p, f in zip(small, files, strict=True):
             f.unlink()
+            _keys_path(self.staging, p.file).unlink(missing_ok=True)
         self._write_new(frame_from_arrow(self.name, [t]) for t in tables)
 
-    def _link(self, source: Path, part: Part) -> None:
+    def _link(self, base: Path, part: Part) -> None:
+        """Link a part of the version before, and its keys file (written when it has none: a
+        store of the earlier layout kept its keys in ``parts.json``)."""
         target = self.folder / Path(part.file).name
-        _link_or_copy(source, target)
-        self.parts.append(Part(f"{self.name}/{target.name}", part.keys, part.rows, part.bytes, part.groups))
+        _link_or_copy(base / part.file, target)
+        linked = Part(f"{self.name}/{target.name}", part.keys, part.rows, part.bytes, part.groups)
+        if part.keys is not None:
+            keys = _keys_path(base, part.file)
+            if keys.is_file():  # checked when the run opened the store (Store.check mends a damaged one)
+                _keys_path(self.staging, linked.file).parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(keys, _keys_path(self.staging, linked.file))
+            else:
+                _write_keys(self.staging, linked)
+        self.parts.append(linked)
 
     def _write_new(self, frames: Iterable[pd.DataFrame]) -> None:
         """Validate and write ``frames`` as new parts: a row group per frame (split into groups of
@@ -774,8 +878,11 @@ class _TableWriter:
                 return
             writer.close()
             _fsync(path)
-            self.parts.append(Part(f"{self.name}/{path.name}", tuple(keys) if self.key else None, rows, path.stat().st_size,
-                                   tuple(groups) if self.key and groups is not None else None))
+            part = Part(f"{self.name}/{path.name}", tuple(keys) if self.key else None, rows, path.stat().st_size,
+                        tuple(groups) if self.key and groups is not None else None)
+            if self.key:
+                _write_keys(self.staging, part)
+            self.parts.append(part)
             writer, keys, groups, rows, seq = None, {}, [], 0, seq + 1
 
         try:
@@ -814,6 +921,15 @@ def _read_tables(paths: list[Path], columns: list[str] | None, filters: Any) -> 
         return [one(p) for p in paths]
     with ThreadPoolExecutor(max_workers=min(len(paths), READ_THREADS)) as pool:
         return list(pool.map(one, paths))
+
+
+def _in_document_order(table: pa.Table) -> pa.Table:
+    """``documents`` rows sorted as a merge writes them (:data:`DOCUMENT_ORDER`, undated first)."""
+    if table.num_rows < 2:
+        return table
+    keys = [(c, "ascending", "at_start") for c in DOCUMENT_ORDER]
+    order = pc.sort_indices(table.select(list(DOCUMENT_ORDER)), options=pc.SortOptions(keys))
+    return table.combine_chunks().take(order)
 
 
 def _ascending(values: pa.ChunkedArray) -> bool:
@@ -880,8 +996,7 @@ def _part_problem(path: Path, part: Part) -> str | None:
 
 
 #: parts.json files read: (path, inode, size, mtime) -> their index. A version's parts.json is
-#: written once (a repair replaces the file: another inode); it names every key of every part,
-#: so a large store's took longer to parse than a run's other reads of it.
+#: written once (a repair replaces the file: another inode), and so are the keys files it names.
 _INDEXES: OrderedDict[tuple[Any, ...], dict[str, list[Part]]] = OrderedDict()
 
 
@@ -896,7 +1011,7 @@ def _load_index(path: Path) -> dict[str, list[Part]]:
     index = _INDEXES.get(key)
     if index is None:
         data = json.loads(path.read_text(encoding="utf-8"))
-        index = {name: [Part.from_json(p) for p in data["tables"].get(name, [])] for name in TABLES}
+        index = {name: [Part.from_json(p, path.parent) for p in data["tables"].get(name, [])] for name in TABLES}
         _INDEXES[key] = index
         while len(_INDEXES) > 8:
             _INDEXES.popitem(last=False)
@@ -904,7 +1019,183 @@ def _load_index(path: Path) -> dict[str, list[Part]]:
 
 
 def _parts_json(index: Mapping[str, list[Part]]) -> str:
-    return json.dumps({"format": 2, "tables": {n: [p.to_json() for p in ps] for n, ps in index.items()}}, separators=(",", ":"))
+    return json.dumps({"format": FORMAT, "tables": {n: [p.to_json() for p in ps] for n, ps in index.items()}}, separators=(",", ":"))
+
+
+def _keys_path(version: Path, file: str) -> Path:
+    """Where the keys file of the part ``file`` (``NAME/part-….parquet``) is in ``version``: in
+    ``keys/``, beside the tables' folders, so that a folder read of a table finds only Parquet."""
+    return version / KEYS_DIR / Path(file).with_suffix(".json")
+
+
+def _keys_file(version: Path, file: str, n: int) -> tuple[list[str], list[int] | None] | None:
+    """The keys and row groups in a part's keys file; None when it is missing, damaged, or does
+    not hold the ``n`` keys ``parts.json`` says."""
+    try:
+        data = json.loads(_keys_path(version, file).read_text(encoding="utf-8"))
+        keys, groups = data["keys"], data.get("groups")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(keys, list) or len(keys) != n or not all(isinstance(k, str) for k in keys):
+        return None
+    if groups is not None and (not isinstance(groups, list) or not all(isinstance(g, int) for g in groups) or sum(groups) != n):
+        return None
+    return keys, groups
+
+
+def _keys_of_part(path: Path) -> tuple[list[str], list[int] | None] | None:
+    """A keyed part's keys read from its rows, and how many each row group holds (None when a
+    key's rows span row groups); None when the file cannot be read."""
+    key = KEYS.get(path.parent.name)
+    if key is None:
+        return None
+    keys: dict[str, None] = {}
+    groups: list[int] | None = []
+    try:
+        with pq.ParquetFile(path) as pf:
+            for i in range(pf.num_row_groups):
+                mine = dict.fromkeys(pf.read_row_group(i, columns=[key])[key].to_pylist())
+                if groups is not None:
+                    groups = None if any(k in keys for k in mine) else [*groups, len(mine)]
+                keys.update(mine)
+    except (OSError, pa.ArrowException):
+        return None
+    return list(keys), groups
+
+
+def _write_keys(version: Path, part: Part) -> None:
+    """Write the keys file of a new keyed part (flushed: it belongs to the version as much as the part)."""
+    path = _keys_path(version, part.file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(part.keys_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# ---------------------------------------------------------------------------------- manifest segments
+
+#: A tail of segments is merged into the segment before it once that one is less than this many
+#: times their size: the segments' sizes fall geometrically, so a manifest of N documents has
+#: O(log N) segments and a run writes, on average, O(log N) times what it changed.
+SEGMENT_RATIO = 4
+
+
+def _segments(version: Path) -> list[Path]:
+    folder = version / MANIFEST_DIR
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def _manifest_stat(version: Path) -> tuple[Any, ...]:
+    """What tells a version's manifest from the one a repair put in its place."""
+    segments = _segments(version)
+    if segments:
+        return tuple((p.name, *_stat_key(p)) for p in segments)
+    return _stat_key(version / MANIFEST)
+
+
+def _read_segment(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not all(isinstance(data.get(k, {}), dict) for k in ("documents", "failed")):
+        raise ValueError(f"{path.name} is not a manifest segment")
+    return data
+
+
+def _read_manifest(version: Path) -> Manifest:
+    """The manifest of ``version``: its segments applied in order, or the ``manifest.json`` of
+    the earlier layout. Raises ``OSError``/``ValueError`` when it cannot be read."""
+    segments = _segments(version)
+    if not segments:
+        return Manifest.from_json((version / MANIFEST).read_text(encoding="utf-8"))
+    out = Manifest()
+    for path in segments:
+        _apply(out, _read_segment(path))
+    return out
+
+
+def _apply(manifest: Manifest, segment: Mapping[str, Any]) -> None:
+    if segment.get("full"):
+        manifest.documents, manifest.failed = {}, {}
+    for name, target in (("documents", manifest.documents), ("failed", manifest.failed)):
+        for key, entry in segment.get(name, {}).items():
+            if entry is None:
+                target.pop(key, None)
+            else:
+                target[key] = entry
+
+
+def _segment_json(documents: Mapping[str, Any], failed: Mapping[str, Any], full: bool) -> str:
+    data: dict[str, Any] = {"documents": documents, "failed": failed}
+    if full:
+        data = {"full": True, **data}
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def _write_manifest(staging: Path, base: Path | None, manifest: Manifest, number: int) -> None:
+    """The manifest of the new version in ``staging``: the segments of ``base`` linked, and a
+    segment with what ``manifest`` changed (nothing when it changed nothing); then
+    :func:`_merge_segments`. A base of the earlier layout, or one whose manifest cannot be read,
+    gives one full segment."""
+    folder = staging / MANIFEST_DIR
+    folder.mkdir()
+    old = _segments(base) if base is not None else []
+    try:
+        before = _read_manifest(base) if old and base is not None else None
+    except (OSError, ValueError):
+        before = None
+    target = folder / f"{number:06d}.json"
+    if before is None:
+        target.write_text(_segment_json(manifest.documents, manifest.failed, full=True), encoding="utf-8")
+        _fsync(target)
+        return
+    for path in old:
+        _link_or_copy(path, folder / path.name)
+    changed = {name: _changed(getattr(before, name), getattr(manifest, name)) for name in ("documents", "failed")}
+    if any(changed.values()):
+        target.write_text(_segment_json(changed["documents"], changed["failed"], full=False), encoding="utf-8")
+        _fsync(target)
+    _merge_segments(folder, number)
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``after`` that are new or differ from ``before``; ``None`` for those gone."""
+    out: dict[str, Any] = {k: v for k, v in after.items() if before.get(k) != v}
+    out.update({k: None for k in before if k not in after})
+    return out
+
+
+def _merge_segments(folder: Path, number: int) -> None:
+    """Merge the newest segments into the one before while it is less than :data:`SEGMENT_RATIO`
+    times their size (into the first: one full segment, without removals)."""
+    while True:
+        segments = sorted(folder.glob("*.json"))
+        if len(segments) < 2:
+            return
+        sizes = [p.stat().st_size for p in segments]
+        tail = sizes[-1]
+        i = len(segments) - 1
+        while i > 0 and sizes[i - 1] < SEGMENT_RATIO * tail:
+            i -= 1
+            tail += sizes[i]
+        if i == len(segments) - 1:
+            return
+        read = [_read_segment(path) for path in segments[i:]]
+        if i == 0 or read[0].get("full"):
+            merged = Manifest()
+            for segment in read:
+                _apply(merged, segment)
+            text = _segment_json(merged.documents, merged.failed, full=True)
+        else:  # a later entry replaces an earlier one; removals stay, for the older segments' entries
+            kept: dict[str, dict[str, Any]] = {"documents": {}, "failed": {}}
+            for segment in read:
+                for name, entries in kept.items():
+                    entries.update(segment.get(name, {}))
+            text = _segment_json(kept["documents"], kept["failed"], full=False)
+        for path in segments[i:]:
+            path.unlink()
+        target = folder / f"{number:06d}.json"
+        target.write_text(text, encoding="utf-8")
+        _fsync(target)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

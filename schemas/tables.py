@@ -22,6 +22,8 @@ from .records import BLOCK_KINDS, ENTITY_LABELS, FACT_LABELS
 TABLES = ("documents", "blocks", "entities", "facts", "changes", "failures")
 #: The tables whose rows belong to one document each (kept per document, written in parts).
 ROW_TABLES = ("blocks", "entities", "facts")
+#: The order of ``documents`` rows (undated editions first in their series).
+DOCUMENT_ORDER = ("series", "edition", "source", "doc_id")
 CHANGE_KINDS = ("added", "removed", "changed", "moved")
 CHANGE_LEVELS = ("entity", "block")
 FAILURE_STAGES = ("discover", "read", "layout", "tag", "write", "pipeline", "timeout", "limit")

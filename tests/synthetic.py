@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from schemas.tables import ROW_TABLES, TABLES, arrow_table, concat_arrow
+from schemas.tables import DOCUMENT_ORDER, ROW_TABLES, TABLES, arrow_table, concat_arrow
 
 TEMPLATES = 3
 
@@ -99,7 +99,7 @@ class Samples:
 
         numbers = list(range(n)) if isinstance(n, int) else sorted(n)
         documents = pd.DataFrame([self.document_row(i) for i in numbers]).astype(self.documents.dtypes.to_dict())
-        documents = assign_series(documents).sort_values(["series", "edition", "source"], na_position="first").reset_index(drop=True)
+        documents = assign_series(documents).sort_values(list(DOCUMENT_ORDER), na_position="first").reset_index(drop=True)
         index = {doc_id(i): i for i in numbers}
         order = [index[d] for d in documents["doc_id"]]
 

@@ -457,21 +457,22 @@ def test_d3_the_current_link_deleted_is_pointed_again_at_the_newest_version(stor
 
 def test_d4_a_truncated_manifest_is_rebuilt_and_ingest_goes_on(store, tmp_path):
     samples, out, settings = _synthetic_store(store, tmp_path / "out")
-    manifest = out.current / "manifest.json"
-    want = json.loads(manifest.read_text())
-    manifest.write_text(manifest.read_text()[:100])  # a disk full or a kill while it was copied
+    want = out.manifest().documents
+    newest = sorted((out.current / "manifest").glob("*.json"))[-1]
+    newest.write_text(newest.read_text()[:100])  # a disk full or a kill while it was copied
     for force in (False, True):
         with out.batch(settings, force=force) as batch:
-            assert all(batch.manifest.is_current(d, batch.key) for d in want["documents"])
+            assert all(batch.manifest.is_current(d, batch.key) for d in want)
             assert batch.plan([]) == []
             batch.commit()
-    assert json.loads((out.current / "manifest.json").read_text())["documents"].keys() == want["documents"].keys()
+    assert out.manifest().documents.keys() == want.keys()
+    assert json.loads(sorted((out.current / "manifest").glob("*.json"))[-1].read_text())["documents"].keys() == want.keys()
     # every manifest damaged: the documents table gives each document's cache key and file name
-    for version in (out.root / ".versions").iterdir():
-        (version / "manifest.json").write_text("{")
+    for segment in (out.root / ".versions").glob("*/manifest/*.json"):
+        segment.write_text("{")
     with out.batch(settings) as batch:
-        assert all(batch.manifest.is_current(d, batch.key) for d in want["documents"])
-    assert sorted(out.manifest().documents) == sorted(want["documents"])
+        assert all(batch.manifest.is_current(d, batch.key) for d in want)
+    assert sorted(out.manifest().documents) == sorted(want)
 
 
 def test_d6_csv_cells_that_a_spreadsheet_would_run_are_neutralised(store, tmp_path):
@@ -636,3 +637,189 @@ def pa_concat(tables):
     import pyarrow as pa
 
     return pa.concat_tables(tables)
+
+
+# --------------------------------------------------------------------- what a run writes (issue #20)
+
+
+def _written_files(before, after) -> dict[str, int]:
+    """The files of version ``after`` that are not hard links of files of ``before``: what the
+    run that made ``after`` wrote (path relative to the version -> bytes)."""
+    old = {p.stat().st_ino for p in before.rglob("*") if p.is_file()}
+    return {str(p.relative_to(after)): p.stat().st_size for p in after.rglob("*") if p.is_file() and p.stat().st_ino not in old}
+
+
+def _parts_of(version, name):
+    from outputs.store import _load_index
+
+    return _load_index(version / "parts.json")[name]
+
+
+def test_adding_a_document_writes_its_rows_and_small_metadata_not_the_store_again(store, tmp_path, monkeypatch):
+    import outputs.store
+
+    monkeypatch.setattr(outputs.store, "PART_KEYS", 8)  # parts of 8 series (or documents), as a large store's of 256
+    monkeypatch.setattr(outputs.store, "ROW_GROUP_KEYS", 4)
+    samples, out, settings = _synthetic_store(store, tmp_path / "out", n=40, docs_per_part=8)
+    assert len(out.snapshot().parts["documents"]) > 1
+    before, docs_before = out.current, out.read("documents")
+    with out.batch(settings) as batch:
+        batch.add(samples.result(40))
+        batch.commit()
+    after = out.current
+    written = _written_files(before, after)
+    new = samples.document_row(40)
+    series = out.read("documents").set_index("doc_id").loc[new["doc_id"], "series"]
+    # the manifest: one segment with the new document's entry, merged at most with the small
+    # segments of the runs before (the first, full one is linked)
+    segments = [w for w in written if w.startswith("manifest/")]
+    assert len(segments) == 1, written
+    segment = json.loads((after / segments[0]).read_text())
+    recent = {d for p in sorted((before / "manifest").glob("*.json"))[1:] for d in json.loads(p.read_text())["documents"]}
+    assert new["doc_id"] in segment["documents"] and set(segment["documents"]) <= recent | {new["doc_id"]}
+    assert not segment.get("full") and segment["failed"] == {}
+    assert (after / "manifest" / sorted((before / "manifest").glob("*.json"))[0].name).stat().st_ino == \
+        sorted((before / "manifest").glob("*.json"))[0].stat().st_ino
+    # documents: one part, the rows of the new document's series and of the part that held that
+    # series (its other series are in no other part written); every other part is linked
+    held = [set(p.keys or ()) for p in _parts_of(before, "documents") if series in (p.keys or ())]
+    doc_parts = [w for w in written if w.startswith("documents/")]
+    assert len(doc_parts) == 1
+    assert set(pd.read_parquet(after / doc_parts[0]).series) == {series}.union(*held)
+    assert len(docs_before[docs_before.series.isin({series}.union(*held))]) < len(docs_before)
+    # parts.json names each part's rows and bytes, not the keys: those are in the parts' keys files
+    parts = json.loads((after / "parts.json").read_text())
+    assert parts["format"] == 3 and all("keys" not in p or p["keys"] is None for ps in parts["tables"].values() for p in ps)
+    assert all(w.split("/")[0] in {"documents", "blocks", "entities", "facts", "changes", "failures", "keys", "manifest"}
+               or w == "parts.json" for w in written), written
+    for w in written:
+        if w.startswith("keys/"):
+            assert (after / w.removeprefix("keys/")).with_suffix(".parquet").is_file()
+    # and every table reads as one set, documents in the store's order
+    docs = out.read("documents")
+    assert len(docs) == len(docs_before) + 1
+    want = docs.sort_values(["series", "edition", "source", "doc_id"], na_position="first").reset_index(drop=True)
+    pd.testing.assert_frame_equal(docs, want)
+    assert list(docs.drop(columns="series").columns) == [c for c in docs_before.columns if c != "series"]
+    assert _consistent(out.root) == 41
+
+
+def test_manifest_segments_add_up_to_the_manifest_and_stay_few(tmp_path):
+    from outputs.store import SEGMENT_RATIO
+
+    out = Store(tmp_path / "out")
+    manifest = Manifest()
+    written, previous = 0, None
+    for run in range(80):
+        manifest.record(f"{run:064x}", "key-1", f"doc-{run}.pdf")
+        if run % 7 == 3:
+            manifest.documents.pop(f"{run - 2:064x}")  # dropped (check --forget-damaged)
+        if run % 5 == 1:
+            manifest.record_failure(f"{run + 1000:064x}", "key-1", f"broken-{run}.pdf")
+        if run % 11 == 5:
+            manifest.record(f"{run - 4:064x}", "key-2", f"again-{run}.pdf")  # processed again by a new pipeline
+        out.write({}, manifest)
+        current = out.current
+        assert out.manifest().documents == manifest.documents and out.manifest().failed == manifest.failed
+        if previous is not None:
+            written += sum(size for name, size in _written_files(previous, current).items() if name.startswith("manifest/"))
+        previous = current
+        sizes = [p.stat().st_size for p in sorted((current / "manifest").glob("*.json"))]
+        assert all(a >= SEGMENT_RATIO * b for a, b in zip(sizes, sizes[1:], strict=False)) or len(sizes) < 2, sizes
+        assert len(sizes) <= 5, sizes
+    whole = len(manifest.to_json())
+    # rewriting the whole manifest each run would have written about 40 times its final size
+    assert written < 8 * whole, (written, whole)
+
+
+def _to_earlier_layout(version) -> None:
+    """Rewrite ``version`` as factsheets wrote it before keys files and manifest segments:
+    ``parts.json`` (format 2) names every key of every part; ``manifest.json`` is the whole manifest."""
+    import shutil
+
+    from outputs.store import _load_index, _read_manifest
+
+    index = _load_index(version / "parts.json")
+    data = {"format": 2, "tables": {name: [{"file": p.file, "keys": None if p.keys is None else list(p.keys), "rows": p.rows,
+                                            "bytes": p.bytes, "groups": None if p.groups is None else list(p.groups)}
+                                           for p in parts] for name, parts in index.items()}}
+    manifest = _read_manifest(version)
+    (version / "parts.json").unlink()
+    (version / "parts.json").write_text(json.dumps(data))
+    (version / "manifest.json").write_text(manifest.to_json())
+    shutil.rmtree(version / "keys")
+    shutil.rmtree(version / "manifest")
+
+
+def test_a_store_of_the_earlier_layout_is_read_and_the_next_run_writes_the_new_one(store, tmp_path):
+    samples, out, settings = _synthetic_store(store, tmp_path / "out", n=12, docs_per_part=4)
+    tables, manifest = out.read_all(), out.manifest()
+    for version in (out.root / ".versions").iterdir():
+        _to_earlier_layout(version)
+    old = Store(out.root)
+    assert old.check(repair=False) == []
+    for name in TABLES:
+        pd.testing.assert_frame_equal(old.read(name), tables[name])
+    assert old.manifest().documents == manifest.documents
+    with old.batch(settings) as batch:
+        assert batch.plan([]) == []
+        batch.add(samples.result(12))
+        batch.commit()
+    cur = old.current
+    parts = json.loads((cur / "parts.json").read_text())
+    assert parts["format"] == 3 and not (cur / "manifest.json").exists()
+    keyed = [p["file"] for name, ps in parts["tables"].items() if name != "failures" for p in ps]
+    assert all((cur / "keys" / f).with_suffix(".json").is_file() for f in keyed)
+    assert set(old.manifest().documents) == set(manifest.documents) | {samples.document_row(12)["doc_id"]}
+    for name in ("blocks", "entities", "facts"):
+        got = old.read(name)
+        pd.testing.assert_frame_equal(got[got.doc_id.isin(tables["documents"].doc_id)].reset_index(drop=True), tables[name])
+    assert _consistent(out.root) == 13
+
+
+def test_a_lost_keys_file_is_written_again_from_its_part(store, tmp_path):
+    samples, out, settings = _synthetic_store(store, tmp_path / "out", n=12, docs_per_part=4)
+    want = {name: [(p.file, p.keys, p.groups) for p in parts] for name, parts in out.snapshot().parts.items()}
+    victim = sorted((out.current / "keys" / "entities").glob("*.json"))[0]
+    name = victim.name
+    for version in (out.root / ".versions").iterdir():
+        (version / "keys" / "entities" / name).unlink(missing_ok=True)
+    cut = out.current / "keys" / "blocks" / name
+    cut.unlink()  # this version's copy cut short (the others, hard links of one file, are whole)
+    cut.write_text('{"keys": ["not a document"]')
+    from outputs.store import _INDEXES
+
+    _INDEXES.clear()
+    done = out.check()
+    assert f"keys/entities/{victim.stem}.json written again from its part's rows" in done
+    assert any(d.startswith(f"keys/blocks/{victim.stem}.json linked again from") for d in done), done
+    got = {name: [(p.file, p.keys, p.groups) for p in parts] for name, parts in Store(out.root).snapshot().parts.items()}
+    assert got == want
+    assert out.check() == []
+    with out.batch(settings) as batch:
+        batch.add(samples.result(12))
+        batch.commit()
+    assert _consistent(out.root) == 13
+
+
+def test_a_documents_part_lost_in_every_version_drops_its_series_documents(store, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from outputs.store import StoreDamagedError
+
+    samples, out, settings = _synthetic_store(store, tmp_path / "out", n=12, docs_per_part=4)
+    docs = out.read("documents")
+    victim = next(p for p in out.snapshot().parts["documents"] if p.keys and len(p.keys) < docs.series.nunique())
+    lost = docs[docs.series.isin(victim.keys)]
+    for version in (out.root / ".versions").iterdir():
+        (version / victim.file).unlink(missing_ok=True)
+    with pytest.raises(StoreDamagedError, match=rf"documents/{victim.file.split('/')[1]} is missing"):
+        out.check()
+    result = CliRunner().invoke(app, ["check", "--out", str(out.root), "--forget-damaged"])
+    assert result.exit_code == 0, result.output
+    assert f"dropped {len(lost)} document(s)" in result.output
+    kept = out.read("documents")
+    assert set(kept.doc_id) == set(docs.doc_id) - set(lost.doc_id)
+    assert _consistent(out.root) == len(kept)
+    assert not set(out.read("changes").series) & set(victim.keys)
