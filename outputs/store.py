@@ -589,7 +589,8 @@ class Store:
         are validated and written one at a time, so a large table is never in memory as a
         whole), or a :class:`Delta` of the current version (parts it does not touch are linked,
         not written). A table not given is written empty. When a part does not validate,
-        nothing is written. ``compact`` merges every table's small parts. Hold the lock."""
+        nothing is written. ``compact`` merges every table's small parts, and writes the
+        manifest as one segment. Hold the lock."""
         with writing(self.root, "a new version of the tables"):
             versions = self.root / VERSIONS
             versions.mkdir(parents=True, exist_ok=True)
@@ -605,7 +606,7 @@ class Store:
                 for name in TABLES:
                     writer = _TableWriter(name, staging, number)
                     index[name] = writer.write(tables.get(name), base, compact, skip_damaged)
-                _write_manifest(staging, base.folder if base is not None else None, manifest, number)
+                _write_manifest(staging, None if base is None or compact else base.folder, manifest, number)
                 _atomic_text(staging / PARTS, _parts_json(index), fsync=True)
                 for folder in (*(staging / n for n in TABLES), *(staging / KEYS_DIR / n for n in KEYS), staging / MANIFEST_DIR):
                     if folder.is_dir():
@@ -625,14 +626,14 @@ class Store:
 
     def compact(self, timeout: float = 600.0) -> Path | None:
         """Merge each table's small parts into parts of up to :data:`PART_KEYS` documents (or
-        series), as a new version, and remove versions beyond :attr:`keep_versions`; None when
+        series) and the manifest's segments into one, as a new version, and remove versions beyond :attr:`keep_versions`; None when
         there was nothing to merge. Takes the lock."""
         with self.lock(timeout):
             snap = self.snapshot()
             if snap is None:
                 return None
             small = {n: [p for p in snap.parts.get(n, []) if p.keys is None or len(p.keys) < PART_KEYS] for n in KEYS}
-            if not any(len(ps) > 1 or any(p.keys is None for p in ps) for ps in small.values()):
+            if len(_segments(snap.folder)) < 2 and not any(len(ps) > 1 or any(p.keys is None for p in ps) for ps in small.values()):
                 with writing(self.root, "the versions"):
                     self._collect_garbage()
                 return None

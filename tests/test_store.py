@@ -730,6 +730,11 @@ def test_manifest_segments_add_up_to_the_manifest_and_stay_few(tmp_path):
     whole = len(manifest.to_json())
     # rewriting the whole manifest each run would have written about 40 times its final size
     assert written < 8 * whole, (written, whole)
+    assert len(list((out.current / "manifest").glob("*.json"))) > 1
+    assert out.compact() is not None  # compaction writes the manifest as one segment
+    (segment,) = (out.current / "manifest").glob("*.json")
+    assert json.loads(segment.read_text())["full"] is True
+    assert out.manifest().documents == manifest.documents and out.manifest().failed == manifest.failed
 
 
 def _to_earlier_layout(version) -> None:
