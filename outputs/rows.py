@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -118,20 +119,31 @@ class StoredRows:
             else:
                 table = raw
             table = conform(name, table)
-            table = table.take(pc.sort_indices(table, [("doc_id", "ascending")]))
+            index = _runs(table["doc_id"])
+            if index is None:  # a document's rows apart: brought together (a stable sort keeps their order)
+                table = table.take(pc.sort_indices(table, [("doc_id", "ascending")]))
+                index = _runs(table["doc_id"]) or {}
             self._tables[name] = table
-            index: dict[str, tuple[int, int]] = {}
-            if table.num_rows:
-                counts = pc.value_counts(table["doc_id"])
-                offset = 0
-                for doc_id, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-                    index[doc_id] = (offset, n)
-                    offset += n
             self._index[name] = index
 
     def get(self, name: str, doc_id: str) -> pa.Table | None:
         where = self._index[name].get(doc_id)
         return None if where is None else self._tables[name].slice(*where)
+
+
+def _runs(doc_ids: pa.ChunkedArray) -> dict[str, tuple[int, int]] | None:
+    """doc_id -> (offset, rows) when each document's rows are together (as a part holds them);
+    None when a document's rows are in more than one run."""
+    ids = doc_ids.combine_chunks()
+    n = len(ids)
+    if n == 0:
+        return {}
+    starts = [0, *(np.asarray(pc.indices_nonzero(pc.not_equal(ids.slice(1), ids.slice(0, n - 1)))) + 1).tolist()]
+    keys = ids.take(pa.array(starts, pa.int64())).to_pylist()
+    if len(set(keys)) != len(keys):
+        return None
+    ends = [*starts[1:], n]
+    return {k: (a, b - a) for k, a, b in zip(keys, starts, ends, strict=True)}
 
 
 def same_content(rows_a: Mapping[str, pa.Table], rows_b: Mapping[str, pa.Table]) -> bool:

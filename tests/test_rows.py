@@ -106,3 +106,16 @@ def test_same_content_means_same_blocks_and_same_normalised_entities():
     assert same_content(rows.tables(a), rows.tables(b))  # same rows, whatever order they come in
     assert not same_content(rows.tables(a), rows.tables(c))  # same words, another normalised value (as a relative date can be)
     assert not same_content(rows.tables(a), rows.tables(d))  # one block's text differs
+
+
+def test_stored_rows_give_each_documents_rows_in_order_whether_together_or_apart():
+    a, b, c = _doc(1), _doc(2), _doc(3)
+    together = pa.concat_tables([_blocks(b, ["b0", "b1"]), _blocks(a, ["a0", "a1", "a2"]), _blocks(c, ["c0"])])
+    of_a = _blocks(a, ["a0", "a1", "a2"])
+    apart = pa.concat_tables([of_a.slice(0, 1), _blocks(b, ["b0", "b1"]), of_a.slice(1)])
+    for table in (together, apart):
+        rows = StoredRows({"blocks": table})
+        assert rows.get("blocks", a)["text"].to_pylist() == ["a0", "a1", "a2"]
+        assert rows.get("blocks", b)["text"].to_pylist() == ["b0", "b1"]
+        assert rows.get("blocks", _doc(4)) is None
+    assert StoredRows({"blocks": together}).get("blocks", c)["text"].to_pylist() == ["c0"]
