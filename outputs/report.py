@@ -10,7 +10,9 @@
   whose value changed (old → new), the entities added and removed, and the blocks that changed,
   side by side with word-level ``<del>``/``<ins>`` highlights (added, removed and moved blocks
   too); last, a chart of the entities per label in each edition. A run rewrites the pages of
-  the series it changed, and the index.
+  the series it changed, and the index. Past :data:`INDEX_PAGE_SERIES` series, the index lists
+  its pages, ``out_dir/index/page-NNNN.html``, each a range of series whose bounds stay from run
+  to run: a run rewrites only the pages whose series changed.
 - :func:`changes_markdown` gives a Markdown summary of the same changes, and
   :func:`run_markdown` the body of a run's Prefect artifact: what that run added and changed.
 
@@ -20,10 +22,14 @@ bytes. All text from the tables is escaped.
 
 from __future__ import annotations
 
+import bisect
 import calendar
+import hashlib
 import html
+import json
 import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -67,6 +73,13 @@ _FACT = re.compile(r"^(.*?) \((.*)\)$", re.S)
 REPORT_NAME = "report.html"
 #: The folder of the series pages, beside the index.
 SERIES_DIR = "series"
+#: The folder of the index's pages, when the series are more than :data:`INDEX_PAGE_SERIES`.
+INDEX_DIR = "index"
+#: The index lists up to this many series on ``report.html`` itself; beyond, it lists its pages,
+#: each of a range of series (in the order of their names), split in two past this many.
+INDEX_PAGE_SERIES = 500
+_INDEX_STATE = "pages.json"
+_PAGE_FILE = re.compile(r"page-\d{4,}\.html")
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,12 +454,13 @@ def write_report(
     links = _pdf_links(folder, documents, pdfs or {})
     for name, rows in _by_series(tables, sorted(wanted)):
         _atomic_write(folder / series_page(name), render_report(rows, links=links))
-    pages = {series_page(n) for n in all_series}
+    files = {series_page(n) for n in all_series}
     for stale in folder.glob("*.html"):
-        if stale.name not in pages:
+        if stale.name not in files:
             stale.unlink()
-    index = render_index(tables, generated_at or datetime.now(UTC))
-    return _atomic_write(out_dir / REPORT_NAME, index)
+    index = _index_rows(tables, all_series)
+    pages = _write_index_pages(out_dir / INDEX_DIR, index) if len(index) > INDEX_PAGE_SERIES else _remove_index_pages(out_dir / INDEX_DIR)
+    return _atomic_write(out_dir / REPORT_NAME, render_index(tables, generated_at or datetime.now(UTC), rows=index, pages=pages))
 
 
 def update_report(store: Store, series: Iterable[str] | None = None, locked: bool = False, timeout: float = 600.0,
@@ -534,37 +548,66 @@ def _pdf_links(folder: Path, documents: pd.DataFrame, pdfs: Mapping[str, str]) -
     return out
 
 
-def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> str:
-    """The index: each series with its editions, its number of changes and changed facts, linked
-    to its page; the failures; when it was made."""
-    documents = tables.get("documents", _EMPTY_DOCUMENTS)
+def _index_rows(tables: Mapping[str, pd.DataFrame], series_eds: Mapping[str, list[EditionInfo]]) -> list[tuple[str, str]]:
+    """(series, its row of the index) for each series, in the order of their names: its title
+    linked to its page, its editions, its number of changes and of changed facts."""
     changes = tables.get("change_counts", tables.get("changes", pd.DataFrame(columns=["series", "level", "change"])))
+    # counts per series in one pass (a filter per series made the index quadratic in the series)
+    n_changes = changes["series"].value_counts().to_dict() if len(changes) else {}
+    changed = changes[(changes["level"] == "entity") & (changes["change"] == "changed")] if len(changes) else changes
+    n_facts = changed["series"].value_counts().to_dict() if len(changed) else {}
+    out = []
+    for name in sorted(series_eds):
+        eds = series_eds[name]
+        labels = " → ".join(esc(e.label) for e in eds)
+        out.append((name, f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
+                          f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{n_changes.get(name, 0)}</td>'
+                          f"<td>{n_facts.get(name, 0)}</td></tr>"))
+    return out
+
+
+_INDEX_HEAD = ('<div class="scroll"><table class="facts"><thead><tr><th>Series</th><th>Editions</th><th>Changes</th>'
+               "<th>Facts changed</th></tr></thead><tbody>")
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    """A page of the index: its file in ``INDEX_DIR``, its first and last series, how many."""
+
+    file: str
+    first: str
+    last: str
+    count: int
+
+
+def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime, rows: list[tuple[str, str]] | None = None,
+                 pages: list[IndexPage] | None = None) -> str:
+    """The index: each series with its editions, its number of changes and changed facts, linked
+    to its page (or, given ``pages``, the index's pages, each a range of series); the failures;
+    when it was made."""
+    documents = tables.get("documents", _EMPTY_DOCUMENTS)
     failures = tables.get("failures", pd.DataFrame(columns=["source", "stage", "error", "message"]))
-    series_eds = _editions(documents)
+    if rows is None:
+        rows = _index_rows(tables, _editions(documents))
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Factsheets: series and what changed</title>", f"<style>{CSS}</style>", "</head>", "<body>",
+        *_head("Factsheets: series and what changed"),
         '<header class="top"><div class="wrap"><div>', "<h1>Factsheets</h1>",
-        f"<p>{len(documents)} document{'s' * (len(documents) != 1)} in {len(series_eds)} series; "
+        f"<p>{len(documents)} document{'s' * (len(documents) != 1)} in {len(rows)} series; "
         f"made {esc(generated_at.strftime('%Y-%m-%d %H:%M UTC'))}.</p>", "</div></div></header>",
         '<main><div class="wrap">', '<section class="series"><h2>Series</h2>',
     ]
-    if not series_eds:
+    if not rows:
         parts.append('<p class="none">No documents yet.</p>')
-    else:
-        parts.append('<div class="scroll"><table class="facts"><thead><tr><th>Series</th><th>Editions</th><th>Changes</th>'
-                     "<th>Facts changed</th></tr></thead><tbody>")
-        # counts per series in one pass (a filter per series made the index quadratic in the series)
-        n_changes = changes["series"].value_counts().to_dict() if len(changes) else {}
-        changed = changes[(changes["level"] == "entity") & (changes["change"] == "changed")] if len(changes) else changes
-        n_facts = changed["series"].value_counts().to_dict() if len(changed) else {}
-        for name, eds in series_eds.items():
-            labels = " → ".join(esc(e.label) for e in eds)
-            parts.append(f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
-                         f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{n_changes.get(name, 0)}</td>'
-                         f'<td>{n_facts.get(name, 0)}</td></tr>')
+    elif pages:
+        parts.append(f"<p>The series, in the order of their names, on {len(pages)} pages.</p>")
+        parts.append('<div class="scroll"><table class="facts"><thead><tr><th>Page</th><th>From</th><th>To</th><th>Series</th>'
+                     "</tr></thead><tbody>")
+        for i, page in enumerate(pages, 1):
+            parts.append(f'<tr><td class="what"><a href="{INDEX_DIR}/{esc(page.file)}">Page {i}</a></td><td>{esc(page.first)}</td>'
+                         f"<td>{esc(page.last)}</td><td>{page.count}</td></tr>")
         parts.append("</tbody></table></div>")
+    else:
+        parts += [_INDEX_HEAD, *(row for _, row in rows), "</tbody></table></div>"]
     parts.append("</section>")
     parts.append('<section class="series"><h2>Failures</h2>')
     if not len(failures):
@@ -578,6 +621,84 @@ def render_index(tables: Mapping[str, pd.DataFrame], generated_at: datetime) -> 
     parts.append("</section></div></main>")
     parts.append("<footer>Made by factsheets from the store's tables.</footer></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _head(title: str) -> list[str]:
+    return ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>"]
+
+
+def _render_index_page(rows: list[tuple[str, str]]) -> str:
+    """A page of the index: its range of series, linked from ``report.html`` and linking back.
+    Nothing on it but its series (no date, no page number): it is written again only when one of
+    its series changed."""
+    up = f"../{SERIES_DIR}/"
+    return "\n".join([
+        *_head(f"Factsheets: series {rows[0][0]} to {rows[-1][0]}"),
+        '<header class="top"><div class="wrap"><div>', f'<p><a href="../{REPORT_NAME}">Factsheets</a></p>',
+        f"<h1>Series {esc(rows[0][0])} to {esc(rows[-1][0])}</h1>", f"<p>{len(rows)} series.</p>",
+        "</div></div></header>", '<main><div class="wrap">', '<section class="series">', _INDEX_HEAD,
+        *(row.replace(f'href="{SERIES_DIR}/', f'href="{up}', 1) for _, row in rows),
+        "</tbody></table></div>", "</section></div></main>",
+        "<footer>Made by factsheets from the store's tables.</footer></body></html>",
+    ]) + "\n"
+
+
+def _write_index_pages(folder: Path, rows: list[tuple[str, str]]) -> list[IndexPage]:
+    """The index's pages in ``folder``, each a range of series that keeps its bounds from run to
+    run (kept in ``pages.json``): a new series goes to the page of its range, a page past
+    :data:`INDEX_PAGE_SERIES` series is split in two, an empty one goes. A page is written only
+    when its text changed, so a run that adds a series rewrites one page, not the index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        state = json.loads((folder / _INDEX_STATE).read_text(encoding="utf-8"))
+        firsts = [str(p["first"]) for p in state["pages"]]
+        files = [str(p["file"]) for p in state["pages"]]
+        hashes = {str(p["file"]): str(p["hash"]) for p in state["pages"]}
+        if not firsts or firsts != sorted(firsts) or len(set(files)) != len(files) or not all(map(_PAGE_FILE.fullmatch, files)):
+            raise ValueError("not the index's pages in order")
+    except (OSError, ValueError, KeyError, TypeError):
+        firsts, files, hashes = [], [], {}
+    groups: list[list[tuple[str, str]]] = [[] for _ in firsts] or [[]]
+    if not firsts:
+        files = [""]
+    for row in rows:  # into the page whose range holds it (before the first bound: the first page)
+        groups[max(0, bisect.bisect_right(firsts, row[0]) - 1)].append(row)
+    half = max(1, INDEX_PAGE_SERIES // 2)
+    pages: list[tuple[str, list[tuple[str, str]]]] = []
+    number = max((int(f[5:-5]) for f in files if f), default=0)
+    for file, group in zip(files, groups, strict=True):
+        if not group:
+            continue
+        chunks = [group] if file and len(group) <= INDEX_PAGE_SERIES else [group[i : i + half] for i in range(0, len(group), half)]
+        for k, chunk in enumerate(chunks):
+            if k == 0 and file:
+                pages.append((file, chunk))
+                continue
+            number += 1
+            pages.append((f"page-{number:04d}.html", chunk))
+    out, state_pages = [], []
+    for file, chunk in pages:
+        text = _render_index_page(chunk)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if hashes.get(file) != digest or not (folder / file).is_file():
+            _atomic_write(folder / file, text)
+        out.append(IndexPage(file, chunk[0][0], chunk[-1][0], len(chunk)))
+        state_pages.append({"file": file, "first": chunk[0][0], "hash": digest})
+    _atomic_write(folder / _INDEX_STATE, json.dumps({"pages": state_pages}, separators=(",", ":")))
+    keep = {p.file for p in out} | {_INDEX_STATE}
+    for stale in folder.iterdir():
+        if stale.name not in keep and not stale.name.startswith("."):
+            stale.unlink()
+    return out
+
+
+def _remove_index_pages(folder: Path) -> list[IndexPage]:
+    """A store of few series has its index on one page: the pages of a larger one go."""
+    if folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+    return []
 
 
 def _series_html(series: str, eds: list[EditionInfo], changes: pd.DataFrame, entities: pd.DataFrame, blocks: _Blocks,

@@ -127,7 +127,7 @@ def written(before: dict[tuple[int, int], int], after: dict[tuple[int, int], int
 
 #: What a file written by a run is, by where it is: (its path's parts to match, the kind).
 KINDS = (("keys", "keys files"), ("manifest", "manifest segments"), ("parts.json", "parts.json"),
-         ("report.html", "report index"), ("series", "series pages"))
+         ("report.html", "report index"), ("index", "report index"), ("series", "series pages"))
 
 
 def kind_of(path: str) -> str:

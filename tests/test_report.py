@@ -402,3 +402,75 @@ def test_run_markdown_lists_what_the_run_added_not_the_whole_store(tables):
     assert "| nine aircraft (9 aircraft) | **ten aircraft** (10 aircraft) | 2021-11 p. 1 |" in text
     assert "eight aircraft" not in text and "1902-factsheet" not in text  # earlier editions' changes are not this run's
     assert "Report: `out/report.html`" in text
+
+
+# --- a large index, on pages -----------------------------------------------------------------
+
+
+def _series_tables(numbers) -> dict[str, pd.DataFrame]:
+    """Tables of one edition in each of the series ``series-NNN`` of ``numbers``."""
+    from outputs.compare import finish_changes
+
+    numbers = sorted(numbers)
+    docs = pd.DataFrame({"doc_id": [f"{i:064x}" for i in numbers], "source": [f"s{i}.pdf" for i in numbers],
+                         "series": [f"series-{i:03d}" for i in numbers], "title": [f"Factsheet number {i}" for i in numbers],
+                         "edition": ["2020-01"] * len(numbers)})
+    return {"documents": docs, "changes": finish_changes([]), "entities": empty("entities"), "blocks": empty("blocks")}
+
+
+def _index_links(out) -> list[str]:
+    """The series pages the index links to, through its pages when it has them, in order."""
+    hrefs = [a.attrs["href"] for a in Page.parse((out / "report.html").read_text(encoding="utf-8")).find_all("a")]
+    if not any(h.startswith("index/") for h in hrefs):
+        return hrefs
+    links = []
+    for h in hrefs:
+        page = Page.parse((out / h).read_text(encoding="utf-8"))
+        links += [a.attrs["href"] for a in page.find_all("a") if a.attrs["href"] != "../report.html"]
+    return links
+
+
+def test_a_large_index_is_on_pages_and_a_new_series_rewrites_one_of_them(tmp_path, monkeypatch):
+    import outputs.report
+
+    monkeypatch.setattr(outputs.report, "INDEX_PAGE_SERIES", 4)
+    out = tmp_path / "out"
+    first = list(range(0, 40, 4))
+    write_report(out, _series_tables(first))  # 10 series: more than 4, on pages of 2
+    pages = sorted((out / "index").glob("page-*.html"))
+    assert len(pages) == 5
+    assert _index_links(out) == [f"../series/series-{i:03d}.html" for i in first]
+    assert all((out / "index" / link).resolve().is_file() for link in _index_links(out))
+    raw = (out / "report.html").read_text(encoding="utf-8")
+    assert "10 documents in 10 series" in raw and "series-000" in raw and "series-036" in raw  # each page's range
+    before = {p.name: p.stat().st_ino for p in pages}
+
+    write_report(out, _series_tables([*first, 10]), series=["series-010"])
+    after = {p.name: p.stat().st_ino for p in (out / "index").glob("page-*.html")}
+    assert after.keys() == before.keys()
+    assert {n for n in after if after[n] != before[n]} == {"page-0002.html"}  # series-008 and -012: now -010 too
+    assert _index_links(out) == [f"../series/series-{i:03d}.html" for i in sorted([*first, 10])]
+
+    more = [*first, 10, 9, 11]
+    write_report(out, _series_tables(more), series=["series-009", "series-011"])
+    after = {p.name: p.stat().st_ino for p in (out / "index").glob("page-*.html")}
+    assert len(after) == 7  # page 2 had 5 series (008 to 012): split into three of 2, 2 and 1
+    assert {n for n in after if after[n] != before.get(n)} == {"page-0002.html", "page-0006.html", "page-0007.html"}
+    assert _index_links(out) == [f"../series/series-{i:03d}.html" for i in sorted(more)]
+
+    write_report(out, _series_tables([0, 2]))  # back under the limit: the index on one page
+    assert not (out / "index").exists()
+    assert _index_links(out) == ["series/series-000.html", "series/series-002.html"]
+
+
+def test_the_index_pages_are_made_again_when_their_list_is_lost(tmp_path, monkeypatch):
+    import outputs.report
+
+    monkeypatch.setattr(outputs.report, "INDEX_PAGE_SERIES", 4)
+    out = tmp_path / "out"
+    write_report(out, _series_tables(range(9)))
+    (out / "index" / "pages.json").write_text("{not json")
+    (out / "index" / "page-0009.html").write_text("a page of an earlier run")
+    write_report(out, _series_tables(range(9)))
+    assert _index_links(out) == [f"../series/series-{i:03d}.html" for i in range(9)]
+    assert sorted(p.name for p in (out / "index").iterdir()) == sorted(["pages.json", *(f"page-{i:04d}.html" for i in range(1, 6))])
