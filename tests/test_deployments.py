@@ -47,7 +47,8 @@ def test_served_deployment_runs_and_ingests_the_new_factsheet(tmp_path):
     inbox.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "serve", "--inbox", str(inbox), "--out", str(out), "--cron", "0 0 1 1 *"],
-        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=ROOT, env={**_env(), "PREFECT_RUNNER_POLL_FREQUENCY": "1"},  # it looks for the run asked for below every 1 s, not 10 s
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     try:
         shutil.copy(SEA_GUARDIAN, inbox / SEA_GUARDIAN.name)
@@ -55,10 +56,10 @@ def test_served_deployment_runs_and_ingests_the_new_factsheet(tmp_path):
         run = None
         while time.monotonic() < deadline:
             try:
-                run = run_deployment("ingest-factsheets/inbox", timeout=240)
+                run = run_deployment("ingest-factsheets/inbox", timeout=240, poll_interval=1)
                 break
             except Exception:  # the deployment is not registered yet
-                time.sleep(2)
+                time.sleep(0.5)
         assert run is not None, "the served deployment never appeared"
         assert run.state.is_completed(), run.state
         docs = pd.read_parquet(out / "documents")
@@ -128,7 +129,7 @@ def http_site(tmp_path):
         "</body></html>"
     )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # shutdown() waits for one poll
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

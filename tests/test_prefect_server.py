@@ -50,7 +50,7 @@ def server(tmp_path_factory):
             pass
         if proc.poll() is not None:
             pytest.fail(f"prefect server stopped: {proc.stdout.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        time.sleep(1)
+        time.sleep(0.2)
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("prefect server did not answer within 150 s")
@@ -80,7 +80,7 @@ def webhook():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()  # shutdown() waits for one poll
     yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", received
     httpd.shutdown()
 
@@ -191,7 +191,7 @@ def test_the_alert_posts_to_the_webhook_when_a_run_fails(failed_run, webhook):
     _, received = webhook
     deadline = time.monotonic() + 90
     while not received and time.monotonic() < deadline:
-        time.sleep(1)
+        time.sleep(0.1)
     assert received, "no alert reached the webhook within 90 s"
     text = received[0]["text"]
     assert "an ingest run failed" in text and run["name"] in text and "broken.pdf" in text

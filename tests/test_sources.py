@@ -147,7 +147,7 @@ def site():
     server.asked, port = [], server.server_address[1]
     server.base, server.other = f"http://127.0.0.1:{port}", f"http://localhost:{port}"
     server.routes = {"/a.pdf": (200, {"Content-Type": "application/pdf"}, SEA_GUARDIAN.read_bytes())}
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()  # shutdown() waits for one poll
     yield server
     server.shutdown()
     server.server_close()
