@@ -301,8 +301,9 @@ class Store:
         with _reading(self.root, name):
             tables = _read_tables(paths, read, filters)
         if sort:
-            table = _in_document_order(pa.concat_tables([conform(name, t) if read is None else t.select(read) for t in tables]))
-            return table if columns is None else table.select(columns).cast(schema)
+            both = None if read is None else pa.schema([ARROW[name].field(c) for c in read])
+            table = _in_document_order(pa.concat_tables([conform(name, t) if both is None else t.select(read).cast(both) for t in tables]))
+            return table if columns is None else table.select(columns)
         table = pa.concat_tables([conform(name, t) if columns is None else t.select(columns).cast(schema) for t in tables]) if tables else schema.empty_table()
         return self._ordered(name, table, snap) if table.num_rows > 1 else table
 
