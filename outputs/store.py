@@ -431,8 +431,7 @@ class Store:
         format_ = 0
         try:
             if (cur / PARTS).exists():
-                _load_index(cur / PARTS)
-                format_ = int(json.loads((cur / PARTS).read_text(encoding="utf-8")).get("format", 2))
+                format_ = _load_format(cur / PARTS)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             if not repair:
                 raise StoreDamagedError(f"{cur / PARTS} is damaged ({exc}); run `factsheets check --out {self.root}` to rebuild it.") from None
@@ -609,11 +608,10 @@ class Store:
                     index[name] = writer.write(tables.get(name), base, compact, skip_damaged)
                 _write_manifest(staging, None if base is None or compact else base.folder, manifest, number)
                 _atomic_text(staging / PARTS, _parts_json(index), fsync=True)
-                for folder in (*(staging / n for n in TABLES), *(staging / KEYS_DIR / n for n in KEYS), staging / MANIFEST_DIR):
+                for folder in (*(staging / n for n in TABLES), *(staging / KEYS_DIR / n for n in KEYS), staging / KEYS_DIR,
+                               staging / MANIFEST_DIR):
                     if folder.is_dir():
                         _fsync_dir(folder)
-                if (staging / KEYS_DIR).is_dir():
-                    _fsync_dir(staging / KEYS_DIR)
                 _fsync_dir(staging)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -999,7 +997,7 @@ def _part_problem(path: Path, part: Part) -> str | None:
 
 #: parts.json files read: (path, inode, size, mtime) -> their index. A version's parts.json is
 #: written once (a repair replaces the file: another inode), and so are the keys files it names.
-_INDEXES: OrderedDict[tuple[Any, ...], dict[str, list[Part]]] = OrderedDict()
+_INDEXES: OrderedDict[tuple[Any, ...], tuple[int, dict[str, list[Part]]]] = OrderedDict()
 
 
 def _stat_key(path: Path) -> tuple[int, int, int]:
@@ -1008,16 +1006,26 @@ def _stat_key(path: Path) -> tuple[int, int, int]:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _load_index(path: Path) -> dict[str, list[Part]]:
+def _parsed(path: Path) -> tuple[int, dict[str, list[Part]]]:
+    """A ``parts.json``: its layout (:data:`FORMAT`) and its index, parsed once."""
     key = (str(path.absolute()), *_stat_key(path))
-    index = _INDEXES.get(key)
-    if index is None:
+    found = _INDEXES.get(key)
+    if found is None:
         data = json.loads(path.read_text(encoding="utf-8"))
-        index = {name: [Part.from_json(p, path.parent) for p in data["tables"].get(name, [])] for name in TABLES}
-        _INDEXES[key] = index
+        found = int(data.get("format", 2)), {name: [Part.from_json(p, path.parent) for p in data["tables"].get(name, [])]
+                                             for name in TABLES}
+        _INDEXES[key] = found
         while len(_INDEXES) > 8:
             _INDEXES.popitem(last=False)
-    return {name: list(parts) for name, parts in index.items()}  # the Parts are frozen; the lists are the caller's
+    return found
+
+
+def _load_index(path: Path) -> dict[str, list[Part]]:
+    return {name: list(parts) for name, parts in _parsed(path)[1].items()}  # the Parts are frozen; the lists are the caller's
+
+
+def _load_format(path: Path) -> int:
+    return _parsed(path)[0]
 
 
 def _parts_json(index: Mapping[str, list[Part]]) -> str:
@@ -1069,10 +1077,14 @@ def _write_keys(version: Path, part: Part) -> None:
     """Write the keys file of a new keyed part (flushed: it belongs to the version as much as the part)."""
     path = _keys_path(version, part.file)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write(part.keys_json())
-        fh.flush()
-        os.fsync(fh.fileno())
+    _write_new_file(path, part.keys_json())
+
+
+def _write_new_file(path: Path, text: str) -> None:
+    """Write a new file of a version being built, flushed to disk (the version is renamed into
+    place only when all its files are)."""
+    path.write_text(text, encoding="utf-8")
+    _fsync(path)
 
 
 # ---------------------------------------------------------------------------------- manifest segments
@@ -1147,15 +1159,13 @@ def _write_manifest(staging: Path, base: Path | None, manifest: Manifest, number
         before = None
     target = folder / f"{number:06d}.json"
     if before is None:
-        target.write_text(_segment_json(manifest.documents, manifest.failed, full=True), encoding="utf-8")
-        _fsync(target)
+        _write_new_file(target, _segment_json(manifest.documents, manifest.failed, full=True))
         return
     for path in old:
         _link_or_copy(path, folder / path.name)
     changed = {name: _changed(getattr(before, name), getattr(manifest, name)) for name in ("documents", "failed")}
     if any(changed.values()):
-        target.write_text(_segment_json(changed["documents"], changed["failed"], full=False), encoding="utf-8")
-        _fsync(target)
+        _write_new_file(target, _segment_json(changed["documents"], changed["failed"], full=False))
     _merge_segments(folder, number)
 
 
@@ -1195,9 +1205,7 @@ def _merge_segments(folder: Path, number: int) -> None:
             text = _segment_json(kept["documents"], kept["failed"], full=False)
         for path in segments[i:]:
             path.unlink()
-        target = folder / f"{number:06d}.json"
-        target.write_text(text, encoding="utf-8")
-        _fsync(target)
+        _write_new_file(folder / f"{number:06d}.json", text)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
