@@ -458,8 +458,9 @@ def write_report(
     for stale in folder.glob("*.html"):
         if stale.name not in files:
             stale.unlink()
-    index = _index_rows(tables, all_series)
-    pages = _write_index_pages(out_dir / INDEX_DIR, index) if len(index) > INDEX_PAGE_SERIES else _remove_index_pages(out_dir / INDEX_DIR)
+    paged = len(all_series) > INDEX_PAGE_SERIES
+    index = _index_rows(tables, all_series, f"../{SERIES_DIR}" if paged else SERIES_DIR)  # links from index/ or from report.html
+    pages = _write_index_pages(out_dir / INDEX_DIR, index) if paged else _remove_index_pages(out_dir / INDEX_DIR)
     return _atomic_write(out_dir / REPORT_NAME, render_index(tables, generated_at or datetime.now(UTC), rows=index, pages=pages))
 
 
@@ -548,9 +549,11 @@ def _pdf_links(folder: Path, documents: pd.DataFrame, pdfs: Mapping[str, str]) -
     return out
 
 
-def _index_rows(tables: Mapping[str, pd.DataFrame], series_eds: Mapping[str, list[EditionInfo]]) -> list[tuple[str, str]]:
+def _index_rows(tables: Mapping[str, pd.DataFrame], series_eds: Mapping[str, list[EditionInfo]],
+                series_dir: str = SERIES_DIR) -> list[tuple[str, str]]:
     """(series, its row of the index) for each series, in the order of their names: its title
-    linked to its page, its editions, its number of changes and of changed facts."""
+    linked to its page (in ``series_dir``, relative to the index), its editions, its number of
+    changes and of changed facts."""
     changes = tables.get("change_counts", tables.get("changes", pd.DataFrame(columns=["series", "level", "change"])))
     # counts per series in one pass (a filter per series made the index quadratic in the series)
     n_changes = changes["series"].value_counts().to_dict() if len(changes) else {}
@@ -560,7 +563,7 @@ def _index_rows(tables: Mapping[str, pd.DataFrame], series_eds: Mapping[str, lis
     for name in sorted(series_eds):
         eds = series_eds[name]
         labels = " → ".join(esc(e.label) for e in eds)
-        out.append((name, f'<tr><td class="what"><a href="{SERIES_DIR}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
+        out.append((name, f'<tr><td class="what"><a href="{series_dir}/{esc(series_page(name))}">{esc(eds[-1].title)}</a>'
                           f'<span class="where">{esc(name)}</span></td><td>{labels}</td><td>{n_changes.get(name, 0)}</td>'
                           f"<td>{n_facts.get(name, 0)}</td></tr>"))
     return out
@@ -633,13 +636,12 @@ def _render_index_page(rows: list[tuple[str, str]]) -> str:
     """A page of the index: its range of series, linked from ``report.html`` and linking back.
     Nothing on it but its series (no date, no page number): it is written again only when one of
     its series changed."""
-    up = f"../{SERIES_DIR}/"
     return "\n".join([
         *_head(f"Factsheets: series {rows[0][0]} to {rows[-1][0]}"),
         '<header class="top"><div class="wrap"><div>', f'<p><a href="../{REPORT_NAME}">Factsheets</a></p>',
         f"<h1>Series {esc(rows[0][0])} to {esc(rows[-1][0])}</h1>", f"<p>{len(rows)} series.</p>",
         "</div></div></header>", '<main><div class="wrap">', '<section class="series">', _INDEX_HEAD,
-        *(row.replace(f'href="{SERIES_DIR}/', f'href="{up}', 1) for _, row in rows),
+        *(row for _, row in rows),
         "</tbody></table></div>", "</section></div></main>",
         "<footer>Made by factsheets from the store's tables.</footer></body></html>",
     ]) + "\n"
